@@ -1,0 +1,1 @@
+"""Agentless discovery: SSH transport, probes (command + pure parser), collection."""

@@ -1,0 +1,319 @@
+"""The workspace store: one SQLite database, opened only through this module.
+
+Every write is one transaction; a crash loses nothing committed. The schema is versioned and
+migrated in code (``MIGRATIONS``); a database from a newer pindah is refused, never altered.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from discovery.facts import HostFacts
+from orchestrator.errors import StoreError
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: first schema
+    """
+    CREATE TABLE snapshots (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_at TEXT NOT NULL,
+        source TEXT NOT NULL,
+        host_count INTEGER NOT NULL,
+        failed_count INTEGER NOT NULL
+    );
+    CREATE TABLE host_facts (
+        snapshot_id INTEGER NOT NULL REFERENCES snapshots(id),
+        name TEXT NOT NULL,
+        reachable INTEGER NOT NULL,
+        facts TEXT NOT NULL,
+        PRIMARY KEY (snapshot_id, name)
+    );
+    CREATE TABLE servers (
+        name TEXT PRIMARY KEY,
+        data TEXT NOT NULL,
+        imported_at TEXT NOT NULL
+    );
+    CREATE TABLE dependencies (
+        source TEXT NOT NULL,
+        target TEXT NOT NULL,
+        port INTEGER NOT NULL,
+        weight REAL NOT NULL,
+        imported_at TEXT NOT NULL,
+        PRIMARY KEY (source, target, port)
+    );
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        plan_id TEXT NOT NULL,
+        wave INTEGER NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        status TEXT NOT NULL
+    );
+    CREATE TABLE run_servers (
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        server TEXT NOT NULL,
+        state TEXT NOT NULL,
+        phase TEXT,
+        data TEXT NOT NULL DEFAULT '{}',
+        error TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (run_id, server)
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        server TEXT,
+        phase TEXT,
+        created_at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX events_by_server ON events(server, id);
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    id: int
+    created_at: str
+    source: str
+    host_count: int
+    failed_count: int
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: int
+    plan_id: str
+    wave: int
+    started_at: str
+    finished_at: str | None
+    status: str
+
+
+@dataclass(frozen=True)
+class RunServer:
+    run_id: int
+    plan_id: str
+    wave: int
+    server: str
+    state: str
+    phase: str | None
+    data: dict[str, Any]
+    error: str | None
+    updated_at: str
+
+
+class Store:
+    """A connection to the workspace database. Use :meth:`open`; close when done."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path, *, create: bool = False) -> Store:
+        if not path.exists() and not create:
+            raise StoreError(f"workspace store {path} is missing",
+                             hint="run 'pindah init' in the workspace to create it")
+        try:
+            conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            store = cls(conn, path)
+            store._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"workspace store {path} cannot be read: {exc}",
+                             hint="the file is damaged; restore .pindah/state.db from a backup") from exc
+        return store
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"workspace store {self.path} has schema {version}, newer than this pindah "
+                             f"({SCHEMA_VERSION})", hint="upgrade pindah; the store was left untouched")
+        for index in range(version, SCHEMA_VERSION):
+            with self.transaction() as conn:
+                for statement in MIGRATIONS[index].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {index + 1}")
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+
+    # -- discovery snapshots -------------------------------------------------------------
+    def save_snapshot(self, facts: Sequence[HostFacts], source: str) -> int:
+        failed = sum(1 for f in facts if not f.reachable)
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO snapshots (created_at, source, host_count, failed_count) VALUES (?, ?, ?, ?)",
+                (now_iso(), source, len(facts), failed))
+            snapshot_id = int(cur.lastrowid or 0)
+            conn.executemany(
+                "INSERT INTO host_facts (snapshot_id, name, reachable, facts) VALUES (?, ?, ?, ?)",
+                [(snapshot_id, f.name, int(f.reachable), f.model_dump_json()) for f in facts])
+        return snapshot_id
+
+    def snapshots(self) -> list[Snapshot]:
+        rows = self._conn.execute(
+            "SELECT id, created_at, source, host_count, failed_count FROM snapshots ORDER BY id").fetchall()
+        return [Snapshot(*row) for row in rows]
+
+    def latest_snapshot(self) -> Snapshot | None:
+        found = self.snapshots()
+        return found[-1] if found else None
+
+    def snapshot_facts(self, snapshot_id: int) -> list[HostFacts]:
+        rows = self._conn.execute(
+            "SELECT facts FROM host_facts WHERE snapshot_id = ? ORDER BY name", (snapshot_id,)).fetchall()
+        return [HostFacts.model_validate_json(row[0]) for row in rows]
+
+    def latest_facts(self) -> list[HostFacts]:
+        """The newest facts of every host ever discovered (a host keeps its last reachable probe)."""
+        rows = self._conn.execute(
+            """SELECT name, facts FROM host_facts ORDER BY snapshot_id""").fetchall()
+        best: dict[str, HostFacts] = {}
+        for name, raw in rows:
+            facts = HostFacts.model_validate_json(raw)
+            if facts.reachable or name not in best or not best[name].reachable:
+                best[name] = facts
+        return [best[name] for name in sorted(best)]
+
+    # -- imports ---------------------------------------------------------------------------
+    def upsert_servers(self, servers: Iterable[tuple[str, dict[str, Any]]]) -> int:
+        stamp = now_iso()
+        rows = [(name, json.dumps(data, sort_keys=True), stamp) for name, data in servers]
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO servers (name, data, imported_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET data = excluded.data, imported_at = excluded.imported_at",
+                rows)
+        return len(rows)
+
+    def servers(self) -> dict[str, dict[str, Any]]:
+        rows = self._conn.execute("SELECT name, data FROM servers ORDER BY name").fetchall()
+        return {name: json.loads(data) for name, data in rows}
+
+    def upsert_dependencies(self, deps: Iterable[tuple[str, str, int, float]]) -> int:
+        stamp = now_iso()
+        rows = [(s, t, p, w, stamp) for s, t, p, w in deps]
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO dependencies (source, target, port, weight, imported_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(source, target, port) DO UPDATE SET weight = excluded.weight, "
+                "imported_at = excluded.imported_at", rows)
+        return len(rows)
+
+    def dependencies(self) -> list[tuple[str, str, int, float]]:
+        rows = self._conn.execute(
+            "SELECT source, target, port, weight FROM dependencies ORDER BY source, target, port").fetchall()
+        return [(s, t, int(p), float(w)) for s, t, p, w in rows]
+
+    # -- runs ------------------------------------------------------------------------------
+    def create_run(self, plan_id: str, wave: int, servers: Sequence[str], initial_state: str) -> int:
+        stamp = now_iso()
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO runs (plan_id, wave, started_at, status) VALUES (?, ?, ?, 'running')",
+                (plan_id, wave, stamp))
+            run_id = int(cur.lastrowid or 0)
+            conn.executemany(
+                "INSERT INTO run_servers (run_id, server, state, updated_at) VALUES (?, ?, ?, ?)",
+                [(run_id, name, initial_state, stamp) for name in servers])
+        return run_id
+
+    def finish_run(self, run_id: int, status: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE runs SET finished_at = ?, status = ? WHERE id = ?", (now_iso(), status, run_id))
+
+    def set_server_state(self, run_id: int, server: str, *, state: str, phase: str | None,
+                         error: str | None = None, data: dict[str, Any] | None = None) -> None:
+        with self.transaction() as conn:
+            if data is None:
+                conn.execute(
+                    "UPDATE run_servers SET state = ?, phase = ?, error = ?, updated_at = ? "
+                    "WHERE run_id = ? AND server = ?", (state, phase, error, now_iso(), run_id, server))
+            else:
+                conn.execute(
+                    "UPDATE run_servers SET state = ?, phase = ?, error = ?, data = ?, updated_at = ? "
+                    "WHERE run_id = ? AND server = ?",
+                    (state, phase, error, json.dumps(data, sort_keys=True), now_iso(), run_id, server))
+
+    def runs(self, plan_id: str | None = None) -> list[RunRecord]:
+        sql = "SELECT id, plan_id, wave, started_at, finished_at, status FROM runs"
+        params: tuple[Any, ...] = ()
+        if plan_id is not None:
+            sql += " WHERE plan_id = ?"
+            params = (plan_id,)
+        return [RunRecord(*row) for row in self._conn.execute(sql + " ORDER BY id", params).fetchall()]
+
+    def run_servers(self, plan_id: str | None = None) -> list[RunServer]:
+        """The latest state of each (plan, server): a newer run of the same server supersedes older ones."""
+        sql = ("SELECT rs.run_id, r.plan_id, r.wave, rs.server, rs.state, rs.phase, rs.data, rs.error, "
+               "rs.updated_at FROM run_servers rs JOIN runs r ON r.id = rs.run_id")
+        params: tuple[Any, ...] = ()
+        if plan_id is not None:
+            sql += " WHERE r.plan_id = ?"
+            params = (plan_id,)
+        latest: dict[tuple[str, str], RunServer] = {}
+        for row in self._conn.execute(sql + " ORDER BY rs.run_id", params).fetchall():
+            rec = RunServer(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]), row[7], row[8])
+            latest[(rec.plan_id, rec.server)] = rec
+        return sorted(latest.values(), key=lambda r: (r.plan_id, r.wave, r.server))
+
+    def add_event(self, run_id: int, server: str | None, phase: str | None, kind: str,
+                  data: dict[str, Any]) -> None:
+        """Store one event; the caller has already redacted secrets from ``data``."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO events (run_id, server, phase, created_at, kind, data) VALUES (?, ?, ?, ?, ?, ?)",
+                (run_id, server, phase, now_iso(), kind, json.dumps(data, sort_keys=True, default=str)))
+
+    def events(self, server: str | None = None, run_id: int | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT id, run_id, server, phase, created_at, kind, data FROM events WHERE 1=1"
+        params: list[Any] = []
+        if server is not None:
+            sql += " AND server = ?"
+            params.append(server)
+        if run_id is not None:
+            sql += " AND run_id = ?"
+            params.append(run_id)
+        rows = self._conn.execute(sql + " ORDER BY id", params).fetchall()
+        return [{"id": r[0], "run_id": r[1], "server": r[2], "phase": r[3], "created_at": r[4],
+                 "kind": r[5], "data": json.loads(r[6])} for r in rows]

@@ -1,0 +1,130 @@
+"""A pindah workspace: pindah.toml, inventory/, plans/ and .pindah/state.db.
+
+Commands find the workspace from ``--workspace``, else ``PINDAH_WORKSPACE``, else the current
+directory and its parents.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from orchestrator.errors import WorkspaceError, WorkspaceNotFound
+
+CONFIG_NAME = "pindah.toml"
+STATE_DIR = ".pindah"
+ENV_VAR = "PINDAH_WORKSPACE"
+
+DEFAULT_CONFIG = """\
+# pindah workspace configuration
+[workspace]
+name = "{name}"
+
+[plan]
+# most servers in one wave (an application larger than this gets a wave of its own)
+max_wave_servers = 25
+
+# [cloud]
+# The national cloud's EC2- and S3-compatible endpoints. Credentials come from the usual
+# AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY environment variables or a profile, never this file.
+# When this section is absent and a lab is up, the lab's endpoints are used.
+# ec2_endpoint = "https://compute.example.go.id"
+# s3_endpoint = "https://storage.example.go.id"
+# region = "id-jkt-1"
+# subnet_id = "subnet-..."
+# image_id = "ami-..."
+# instance_type = "t3.medium"
+"""
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / CONFIG_NAME
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR
+
+    @property
+    def db_path(self) -> Path:
+        return self.state_dir / "state.db"
+
+    @property
+    def inventory_dir(self) -> Path:
+        return self.root / "inventory"
+
+    @property
+    def plans_dir(self) -> Path:
+        return self.root / "plans"
+
+    @property
+    def lab_dir(self) -> Path:
+        return self.state_dir / "lab"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.state_dir / "runs"
+
+    @property
+    def known_hosts(self) -> Path:
+        return self.state_dir / "known_hosts"
+
+    def config(self) -> dict[str, Any]:
+        try:
+            with self.config_path.open("rb") as fh:
+                return tomllib.load(fh)
+        except FileNotFoundError as exc:
+            raise WorkspaceError(f"{self.config_path} is missing",
+                                 hint="run 'pindah init' in this directory") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise WorkspaceError(f"{self.config_path} is not valid TOML: {exc}",
+                                 hint="fix the file; 'pindah init' writes a commented example") from exc
+
+
+def init_workspace(directory: Path) -> Workspace:
+    """Create (or complete) a workspace in ``directory``; never overwrites an existing config."""
+    from orchestrator.store import Store
+
+    root = directory.resolve()
+    if root.exists() and not root.is_dir():
+        raise WorkspaceError(f"{root} exists and is not a directory", hint="choose another path")
+    ws = Workspace(root)
+    for folder in (root, ws.inventory_dir, ws.plans_dir, ws.state_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    if not ws.config_path.exists():
+        ws.config_path.write_text(DEFAULT_CONFIG.format(name=root.name), encoding="utf-8")
+    ws.config()  # validate what is there
+    Store.open(ws.db_path, create=True).close()
+    return ws
+
+
+def find_workspace(explicit: Path | None = None, start: Path | None = None) -> Workspace:
+    """Locate the workspace: explicit path, then $PINDAH_WORKSPACE, then upwards from ``start``."""
+    if explicit is not None:
+        return _require(explicit, "--workspace")
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return _require(Path(env), f"${ENV_VAR}")
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / CONFIG_NAME).is_file():
+            return Workspace(candidate)
+    raise WorkspaceNotFound(
+        f"no pindah workspace in {here} or any parent directory",
+        hint="run 'pindah init DIR' first, then cd into it, or pass --workspace DIR / set PINDAH_WORKSPACE",
+    )
+
+
+def _require(path: Path, origin: str) -> Workspace:
+    root = path.resolve()
+    if not (root / CONFIG_NAME).is_file():
+        raise WorkspaceNotFound(f"{root} (from {origin}) is not a pindah workspace: no {CONFIG_NAME}",
+                                hint=f"run 'pindah init {path}' to create one")
+    return Workspace(root)
