@@ -1,0 +1,79 @@
+"""The workspace store: migrations, snapshots history, transactions, refusal of newer schemas."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from discovery.facts import FactError, HostFacts, OsInfo
+from orchestrator.errors import StoreError
+from orchestrator.store import SCHEMA_VERSION, Store
+
+
+def _facts(name: str, reachable: bool = True, memory: int = 1024) -> HostFacts:
+    os = OsInfo(id="rocky", version_id="9.3", name="Rocky Linux", family="redhat") if reachable else None
+    errors = () if reachable else (FactError(fact="host", category="refused", message="connection refused"),)
+    return HostFacts(name=name, address="10.0.0.1", reachable=reachable, os=os,
+                     memory_mb=memory if reachable else None, errors=errors)
+
+
+def test_new_store_is_at_the_current_schema(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.db", create=True) as store:
+        assert store.schema_version == SCHEMA_VERSION
+
+
+def test_missing_store_is_an_error_not_a_new_file(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="missing"):
+        Store.open(tmp_path / "absent.db")
+    assert not (tmp_path / "absent.db").exists()
+
+
+def test_newer_schema_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    Store.open(path, create=True).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="newer"):
+        Store.open(path)
+    assert path.read_bytes() == before
+
+
+def test_garbage_file_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="cannot be read"):
+        Store.open(path)
+
+
+def test_snapshots_keep_history_and_latest_facts_prefer_reachable(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.db", create=True) as store:
+        first = store.save_snapshot([_facts("a", memory=1024), _facts("b")], source="inv.yml")
+        second = store.save_snapshot([_facts("a", reachable=False), _facts("c")], source="inv.yml")
+        assert [s.id for s in store.snapshots()] == [first, second]
+        assert store.snapshots()[1].failed_count == 1
+        assert [f.name for f in store.snapshot_facts(first)] == ["a", "b"]
+        latest = {f.name: f for f in store.latest_facts()}
+        assert set(latest) == {"a", "b", "c"}
+        assert latest["a"].reachable and latest["a"].memory_mb == 1024
+
+
+def test_failed_transaction_stores_nothing(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.db", create=True) as store:
+        with pytest.raises(sqlite3.IntegrityError):
+            store.upsert_dependencies([("a", "b", 80, 1.0), ("a", "b", 80, 2.0), ("c", None, 1, 1.0)])  # type: ignore[list-item]
+        assert store.dependencies() == []
+
+
+def test_run_state_latest_per_server(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.db", create=True) as store:
+        run1 = store.create_run("p1", 1, ["a", "b"], "pending")
+        store.set_server_state(run1, "a", state="failed", phase="replicate", error="boom")
+        run2 = store.create_run("p1", 1, ["a"], "pending")
+        store.set_server_state(run2, "a", state="done", phase="validate", data={"target": "i-1"})
+        states = {(r.server, r.state) for r in store.run_servers("p1")}
+        assert states == {("a", "done"), ("b", "pending")}
+        store.add_event(run2, "a", "validate", "runner_on_ok", {"task": "x"})
+        assert store.events(server="a")[0]["data"] == {"task": "x"}
