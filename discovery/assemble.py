@@ -1,0 +1,80 @@
+"""Pure assembly of HostFacts from the split script output: a parse failure becomes a FactError."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from discovery.errors import HINTS, DiscoveryError, FailureCategory
+from discovery.facts import Completeness, FactError, HostFacts
+from discovery.probes import disks, osrelease, sockets, system
+from discovery.probes.script import Section
+
+_PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "os": ("os", osrelease.parse),
+    "hostname": ("hostname", system.parse_hostname),
+    "cpu": ("cpu", system.parse_cpu),
+    "memory": ("memory_mb", system.parse_memory_mb),
+    "disks": ("disks", disks.parse),
+}
+
+
+def facts_from_sections(name: str, address: str, sections: dict[str, Section],
+                        collected_at: datetime | None = None) -> HostFacts:
+    """HostFacts for a reachable host; each probe is parsed on its own so one failure spoils nothing else."""
+    values: dict[str, Any] = {}
+    completeness: dict[str, Completeness] = {}
+    errors: list[FactError] = []
+    for probe, (field, parser) in _PARSERS.items():
+        try:
+            values[field] = parser(_text(sections, probe))
+            completeness[probe] = Completeness.COMPLETE
+        except DiscoveryError as exc:
+            completeness[probe] = Completeness.FAILED
+            errors.append(FactError(fact=probe, category=exc.category.value, message=exc.message,
+                                    hint=exc.hint))
+        except (ValueError, IndexError, KeyError) as exc:
+            completeness[probe] = Completeness.FAILED
+            errors.append(_parse_error(probe, f"{type(exc).__name__}: {exc}"))
+    _add_sockets(sections, values, completeness, errors)
+    return HostFacts(name=name, address=address, reachable=True, completeness=completeness,
+                     errors=tuple(errors), collected_at=collected_at or datetime.now(UTC), **values)
+
+
+def _text(sections: dict[str, Section], probe: str) -> str:
+    section = sections.get(probe)
+    if section is None:
+        raise DiscoveryError(f"the {probe} probe printed no output section (script cut short?)")
+    return section.text
+
+
+def _parse_error(probe: str, message: str) -> FactError:
+    return FactError(fact=probe, category=FailureCategory.PARSE.value, message=message,
+                     hint=HINTS[FailureCategory.PARSE])
+
+
+def _add_sockets(sections: dict[str, Section], values: dict[str, Any],
+                 completeness: dict[str, Completeness], errors: list[FactError]) -> None:
+    try:
+        found = sockets.parse(_text(sections, "sockets"))
+    except DiscoveryError as exc:
+        completeness["listening"] = completeness["connections"] = Completeness.FAILED
+        errors.append(FactError(fact="sockets", category=exc.category.value, message=exc.message, hint=exc.hint))
+        return
+    except (ValueError, IndexError) as exc:
+        completeness["listening"] = completeness["connections"] = Completeness.FAILED
+        errors.append(_parse_error("sockets", f"{type(exc).__name__}: {exc}"))
+        return
+    values["listening"] = found.listening
+    values["connections"] = found.connections
+    level = Completeness.COMPLETE if found.has_process_names else Completeness.PARTIAL
+    completeness["listening"] = completeness["connections"] = level
+
+
+def unreachable(name: str, address: str, error: DiscoveryError) -> HostFacts:
+    """HostFacts for a host that could not be probed at all."""
+    return HostFacts(name=name, address=address, reachable=False,
+                     errors=(FactError(fact="host", category=error.category.value, message=error.message,
+                                       hint=error.hint),),
+                     collected_at=datetime.now(UTC))

@@ -1,0 +1,61 @@
+"""Collection: probe many hosts concurrently (bounded by ``forks``); a failed host is data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Protocol
+
+from discovery.assemble import facts_from_sections, unreachable
+from discovery.errors import CommandFailed, DiscoveryError
+from discovery.facts import HostFacts
+from discovery.probes import script
+from discovery.transport import KnownHostsFile, ParamikoTransport, SshOptions, SshTarget, Transport
+
+ProgressCallback = Callable[[HostFacts], None]
+
+
+class Connector(Protocol):
+    def __call__(self, target: SshTarget, options: SshOptions, known: KnownHostsFile) -> Transport: ...
+
+
+def probe_host(target: SshTarget, options: SshOptions, known: KnownHostsFile,
+               connector: Connector = ParamikoTransport.connect) -> HostFacts:
+    """Every probe on one host over one SSH exec; never raises for a host-level failure."""
+    try:
+        transport = connector(target, options, known)
+    except DiscoveryError as exc:
+        return unreachable(target.name, target.address, exc)
+    try:
+        nonce = script.new_nonce()
+        command = script.wrap_for_shell(script.build_script(nonce))
+        result = transport.run(command)
+        sections = script.split_output(result.stdout, nonce)
+        if not sections:
+            raise CommandFailed(f"the probe script printed no markers (exit {result.exit_status})",
+                                host=target.name, command="/bin/sh -c <probe script>",
+                                exit_status=result.exit_status, output_tail=(result.stderr or result.stdout)[-400:])
+        return facts_from_sections(target.name, target.address, sections)
+    except DiscoveryError as exc:
+        return unreachable(target.name, target.address, exc)
+    except Exception as exc:  # a bug must not sink the whole run: record it against this host
+        return unreachable(target.name, target.address,
+                           DiscoveryError(f"unexpected {type(exc).__name__}: {exc}", host=target.name))
+    finally:
+        transport.close()
+
+
+def probe_all(targets: Sequence[tuple[SshTarget, KnownHostsFile]], options: SshOptions, forks: int,
+              on_done: ProgressCallback | None = None,
+              connector: Connector = ParamikoTransport.connect) -> list[HostFacts]:
+    """Probe every target with at most ``forks`` at once; results in the targets' order."""
+    results: dict[int, HostFacts] = {}
+    with ThreadPoolExecutor(max_workers=max(1, forks), thread_name_prefix="probe") as pool:
+        futures = {pool.submit(probe_host, target, options, known, connector): index
+                   for index, (target, known) in enumerate(targets)}
+        for future in as_completed(futures):
+            facts = future.result()
+            results[futures[future]] = facts
+            if on_done is not None:
+                on_done(facts)
+    return [results[index] for index in range(len(targets))]

@@ -1,0 +1,63 @@
+"""One POSIX sh script runs every probe over a single SSH exec; its output is split back per probe.
+
+Each probe's output sits between unique BEGIN/END marker lines; END carries the probe's exit status.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+from discovery.probes import disks, osrelease, sockets, system
+
+PROBE_COMMANDS: dict[str, str] = {
+    "os": osrelease.COMMAND,
+    "hostname": system.HOSTNAME_COMMAND,
+    "cpu": system.CPU_COMMAND,
+    "memory": system.MEMORY_COMMAND,
+    "disks": disks.COMMAND,
+    "sockets": sockets.COMMAND,
+}
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    exit_status: int | None
+    text: str
+
+
+def new_nonce() -> str:
+    return secrets.token_hex(8)
+
+
+def build_script(nonce: str, commands: dict[str, str] | None = None) -> str:
+    """The sh script: LC_ALL=C, PATH with sbin, every probe between its markers, stdin closed."""
+    lines = ["LC_ALL=C; export LC_ALL", "PATH=$PATH:/usr/sbin:/sbin:/usr/bin:/bin; export PATH"]
+    for name, command in (commands or PROBE_COMMANDS).items():
+        lines.append(f"echo '@@PINDAH:{nonce}:BEGIN:{name}@@'")
+        lines.append(f"( {command} ) </dev/null 2>/dev/null")
+        lines.append(f"printf '\\n@@PINDAH:{nonce}:END:{name}:%s@@\\n' \"$?\"")
+    return "\n".join(lines) + "\n"
+
+
+def wrap_for_shell(script: str) -> str:
+    """Run ``script`` under /bin/sh whatever the login shell is (the script is one quoted argument)."""
+    return "/bin/sh -c " + "'" + script.replace("'", "'\"'\"'") + "'"
+
+
+def split_output(stdout: str, nonce: str) -> dict[str, Section]:
+    """Sections by probe name; a probe whose END marker is missing gets exit_status None."""
+    pattern = re.compile(
+        rf"^@@PINDAH:{nonce}:BEGIN:(?P<name>\w+)@@$(?P<body>.*?)(?:^@@PINDAH:{nonce}:END:(?P=name):"
+        rf"(?P<rc>\d+)@@$|\Z)", re.MULTILINE | re.DOTALL)
+    sections: dict[str, Section] = {}
+    for found in pattern.finditer(stdout):
+        body = found.group("body")
+        body = body[1:] if body.startswith("\n") else body
+        body = body[:-1] if body.endswith("\n") else body
+        rc = found.group("rc")
+        sections[found.group("name")] = Section(found.group("name"), int(rc) if rc else None,
+                                                body.rstrip("\n"))
+    return sections

@@ -1,0 +1,203 @@
+"""SSH transport: a small Protocol and its one real implementation over paramiko.
+
+Host keys are checked against one known_hosts file (hashed and ``[host]:port`` entries included).
+An unknown key fails as host_key_unknown unless new keys are accepted, in which case the key is
+appended to that file; a changed key always fails. A watchdog closes the socket when the host's
+outside deadline passes, because paramiko can block past its own timeouts.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import paramiko
+
+from discovery.errors import (
+    AuthFailed,
+    CommandFailed,
+    ConnectRefused,
+    ConnectTimeout,
+    DiscoveryError,
+    DnsFailure,
+    HostKeyMismatch,
+    HostKeyUnknown,
+)
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    exit_status: int
+    stdout: str
+    stderr: str
+
+
+class Transport(Protocol):
+    def run(self, command: str) -> CommandResult: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class SshTarget:
+    name: str
+    address: str
+    port: int = 22
+    user: str | None = None
+    key_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class SshOptions:
+    known_hosts: Path
+    accept_new_host_keys: bool = False
+    timeout: float = 10.0
+    deadline: float = 60.0
+
+
+@dataclass
+class KnownHostsFile:
+    """One known_hosts file shared by all worker threads; appends are serialised."""
+
+    path: Path
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def load_into(self, keys: paramiko.HostKeys) -> None:
+        with self.lock:
+            if self.path.is_file():
+                keys.load(str(self.path))
+
+    def append(self, host_entry: str, key: paramiko.PKey) -> None:
+        with self.lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as fh:
+                fh.write(f"{host_entry} {key.get_name()} {key.get_base64()}\n")
+
+
+class _Policy(paramiko.MissingHostKeyPolicy):
+    def __init__(self, known: KnownHostsFile, accept_new: bool, name: str) -> None:
+        self.known, self.accept_new, self.name = known, accept_new, name
+
+    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+        if not self.accept_new:
+            raise HostKeyUnknown(f"{hostname} presented an unknown {key.get_name()} host key "
+                                 f"(fingerprint {key.fingerprint}) not in {self.known.path}", host=self.name)
+        self.known.append(hostname, key)
+        client.get_host_keys().add(hostname, key.get_name(), key)
+
+
+def _open_socket(target: SshTarget, timeout: float) -> socket.socket:
+    try:
+        infos = socket.getaddrinfo(target.address, target.port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise DnsFailure(f"cannot resolve {target.address}: {exc.strerror}", host=target.name) from exc
+    family, kind, proto, _, sockaddr = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(sockaddr)
+    except ConnectionRefusedError as exc:
+        sock.close()
+        raise ConnectRefused(f"{target.address}:{target.port} refused the connection", host=target.name) from exc
+    except TimeoutError as exc:
+        sock.close()
+        raise ConnectTimeout(f"no answer from {target.address}:{target.port} within {timeout:g}s",
+                             host=target.name) from exc
+    except OSError as exc:
+        sock.close()
+        raise ConnectRefused(f"cannot reach {target.address}:{target.port}: {exc.strerror}",
+                             host=target.name) from exc
+    return sock
+
+
+class ParamikoTransport:
+    """An authenticated SSH session to one host. Use :meth:`connect`; always :meth:`close`."""
+
+    def __init__(self, target: SshTarget, options: SshOptions, known: KnownHostsFile) -> None:
+        self.target, self.options, self.known = target, options, known
+        self._client = paramiko.SSHClient()
+        self._sock: socket.socket | None = None
+        self._expired = threading.Event()
+        self._watchdog = threading.Timer(options.deadline, self._expire)
+        self._watchdog.daemon = True
+
+    @classmethod
+    def connect(cls, target: SshTarget, options: SshOptions, known: KnownHostsFile) -> ParamikoTransport:
+        transport = cls(target, options, known)
+        transport._watchdog.start()
+        try:
+            transport._connect()
+        except BaseException:
+            transport.close()
+            raise
+        return transport
+
+    def _expire(self) -> None:
+        self._expired.set()
+        self._client.close()
+        if self._sock is not None:
+            self._sock.close()
+
+    def _connect(self) -> None:
+        target, opts = self.target, self.options
+        self.known.load_into(self._client.get_host_keys())
+        self._client.set_missing_host_key_policy(_Policy(self.known, opts.accept_new_host_keys, target.name))
+        self._sock = _open_socket(target, opts.timeout)
+        try:
+            self._client.connect(
+                target.address, port=target.port, username=target.user, sock=self._sock,
+                key_filename=str(target.key_file) if target.key_file else None,
+                look_for_keys=target.key_file is None, allow_agent=target.key_file is None,
+                timeout=opts.timeout, banner_timeout=opts.timeout, auth_timeout=opts.timeout)
+        except DiscoveryError:
+            raise
+        except Exception as exc:
+            raise self._classify(exc) from exc
+
+    def _classify(self, exc: Exception) -> DiscoveryError:
+        name = self.target.name
+        if self._expired.is_set():
+            return ConnectTimeout(f"host deadline of {self.options.deadline:g}s passed", host=name)
+        if isinstance(exc, paramiko.BadHostKeyException):
+            return HostKeyMismatch(f"host key for {self.target.address} CHANGED: got "
+                                   f"{exc.key.get_name()} {exc.key.fingerprint}, known_hosts "
+                                   f"{self.known.path} has {exc.expected_key.fingerprint}", host=name)
+        if isinstance(exc, paramiko.AuthenticationException):
+            return AuthFailed(f"authentication failed for user {self.target.user or '(default)'}", host=name)
+        if isinstance(exc, TimeoutError | socket.timeout) or "banner" in str(exc).lower():
+            return ConnectTimeout(f"SSH handshake timed out: {exc}", host=name)
+        if isinstance(exc, paramiko.SSHException | OSError | EOFError):
+            return DiscoveryError(f"SSH session failed: {exc}", host=name)
+        return DiscoveryError(f"SSH session failed: {type(exc).__name__}: {exc}", host=name)
+
+    def run(self, command: str) -> CommandResult:
+        """Run one command; stdout/stderr decoded leniently. Timeouts map to ConnectTimeout."""
+        try:
+            _, out, err = self._client.exec_command(command, timeout=self.options.timeout)
+            out.channel.shutdown_write()
+            stdout = out.read().decode("utf-8", "replace")
+            stderr = err.read().decode("utf-8", "replace")
+            status = out.channel.recv_exit_status()
+        except Exception as exc:
+            raise self._classify(exc) from exc
+        if self._expired.is_set():
+            raise ConnectTimeout(f"host deadline of {self.options.deadline:g}s passed", host=self.target.name)
+        return CommandResult(status, stdout, stderr)
+
+    def close(self) -> None:
+        self._watchdog.cancel()
+        self._client.close()
+        if self._sock is not None:
+            self._sock.close()
+
+
+def check(result: CommandResult, command: str, host: str) -> CommandResult:
+    """Raise CommandFailed (with the output tail) when ``result`` did not exit 0."""
+    if result.exit_status != 0:
+        tail = (result.stderr or result.stdout)[-400:]
+        raise CommandFailed(f"command exited {result.exit_status}", host=host, command=command,
+                            exit_status=result.exit_status, output_tail=tail)
+    return result

@@ -1,0 +1,301 @@
+"""Ansible inventories (YAML or INI) as a flat list of hosts, and Ansible-style host patterns.
+
+Group vars are applied from the shallowest group to the deepest, then host vars, as Ansible does.
+Secret values (passwords, vault data) are never kept.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import shlex
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict
+
+from orchestrator.errors import InputError
+
+_RANGE = re.compile(r"\[([0-9a-zA-Z]+):([0-9a-zA-Z]+)(?::(\d+))?\]")
+_SECRET = re.compile(r"pass(word)?|secret|token|vault|private_key_passphrase", re.IGNORECASE)
+_YAML_SUFFIXES = (".yml", ".yaml", ".json")
+HINT = "see https://docs.ansible.com/ansible/latest/inventory_guide/intro_inventory.html for the format"
+
+
+class InventoryHost(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    address: str
+    port: int = 22
+    user: str | None = None
+    key_file: Path | None = None
+    known_hosts_file: Path | None = None
+    groups: tuple[str, ...] = ()
+    vars: dict[str, Any] = {}
+
+
+@dataclass
+class _Group:
+    name: str
+    vars: dict[str, Any] = field(default_factory=dict)
+    hosts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    children: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Tree:
+    source: str
+    groups: dict[str, _Group] = field(default_factory=dict)
+
+    def group(self, name: str) -> _Group:
+        return self.groups.setdefault(name, _Group(name))
+
+
+def expand_range(pattern: str) -> list[str]:
+    """web[01:03] → web01, web02, web03; db[a:c] → dba, dbb, dbc (one or more ranges)."""
+    found = _RANGE.search(pattern)
+    if not found:
+        return [pattern]
+    start, end, step = found.group(1), found.group(2), int(found.group(3) or 1)
+    head, tail = pattern[:found.start()], pattern[found.end():]
+    if start.isdigit() and end.isdigit():
+        width = len(start) if start.startswith("0") else 0
+        items = [str(i).zfill(width) for i in range(int(start), int(end) + 1, step)]
+    else:
+        items = [chr(c) for c in range(ord(start), ord(end) + 1, step)]
+    return [name for item in items for name in expand_range(head + item + tail)]
+
+
+def load_inventory(path: Path) -> list[InventoryHost]:
+    """Every host of the inventory file at ``path`` (YAML or INI), sorted by name."""
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read inventory: {exc.strerror}", source=source,
+                         hint="check the path given to -i") from exc
+    tree = _Tree(source)
+    if path.suffix.lower() in _YAML_SUFFIXES or _looks_like_yaml(text):
+        _load_yaml(text, tree)
+    else:
+        _load_ini(text, tree)
+    hosts = _flatten(tree, path.parent)
+    if not hosts:
+        raise InputError("the inventory defines no hosts", source=source, hint=HINT)
+    return hosts
+
+
+def _looks_like_yaml(text: str) -> bool:
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith(("#", ";")):
+            return not stripped.startswith("[") and stripped.endswith(":")
+    return False
+
+
+def _load_yaml(text: str, tree: _Tree) -> None:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(f"not valid YAML: {getattr(exc, 'problem', exc)}", source=tree.source,
+                         line=mark.line + 1 if mark else None, hint=HINT) from exc
+    if not isinstance(data, dict):
+        raise InputError("a YAML inventory must be a mapping of group names", source=tree.source, hint=HINT)
+    for name, body in data.items():
+        _yaml_group(str(name), body, tree)
+        if name != "all":
+            tree.group("all").children.append(str(name))
+
+
+def _mapping(value: Any, what: str, tree: _Tree) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InputError(f"{what} must be a mapping, got {type(value).__name__}", source=tree.source, hint=HINT)
+    return {str(k): v for k, v in value.items()}
+
+
+def _yaml_group(name: str, body: Any, tree: _Tree) -> None:
+    body = _mapping(body, f"group {name!r}", tree)
+    unknown = set(body) - {"hosts", "vars", "children"}
+    if unknown:
+        raise InputError(f"group {name!r} has unknown keys {sorted(unknown)} (expected hosts, vars, children)",
+                         source=tree.source, hint=HINT)
+    group = tree.group(name)
+    group.vars.update(_mapping(body.get("vars"), f"vars of group {name!r}", tree))
+    for host, host_vars in _mapping(body.get("hosts"), f"hosts of group {name!r}", tree).items():
+        for expanded in expand_range(host):
+            group.hosts.setdefault(expanded, {}).update(_mapping(host_vars, f"host {host!r}", tree))
+    for child, child_body in _mapping(body.get("children"), f"children of group {name!r}", tree).items():
+        group.children.append(child)
+        _yaml_group(child, child_body, tree)
+
+
+def _load_ini(text: str, tree: _Tree) -> None:
+    section, kind = "ungrouped", "hosts"
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("["):
+            if not line.endswith("]"):
+                raise InputError(f"unterminated section header {line!r}", source=tree.source, line=number,
+                                 hint=HINT)
+            section, _, kind = line[1:-1].partition(":")
+            kind = kind or "hosts"
+            if kind not in ("hosts", "vars", "children"):
+                raise InputError(f"unknown section kind {kind!r}", source=tree.source, line=number,
+                                 hint="use [group], [group:vars] or [group:children]")
+            tree.group(section)
+            continue
+        _ini_line(line, section, kind, tree, number)
+
+
+def _ini_line(line: str, section: str, kind: str, tree: _Tree, number: int) -> None:
+    try:
+        words = shlex.split(line, comments=True)
+    except ValueError as exc:
+        raise InputError(f"cannot split line: {exc}", source=tree.source, line=number, hint=HINT) from exc
+    group = tree.group(section)
+    if kind == "children":
+        group.children.append(words[0])
+        tree.group(words[0])
+        return
+    if kind == "vars":
+        key, sep, value = line.partition("=")
+        if not sep:
+            raise InputError(f"expected key=value in [{section}:vars]", source=tree.source, line=number,
+                             hint=HINT)
+        group.vars[key.strip()] = _ini_value(value.strip())
+        return
+    host_vars: dict[str, Any] = {}
+    for word in words[1:]:
+        key, sep, value = word.partition("=")
+        if not sep:
+            raise InputError(f"expected key=value after host {words[0]!r}, got {word!r}",
+                             source=tree.source, line=number, hint=HINT)
+        host_vars[key] = _ini_value(value)
+    for host in expand_range(words[0]):
+        group.hosts.setdefault(host, {}).update(host_vars)
+
+
+def _ini_value(value: str) -> Any:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return int(value) if value.isdigit() else value
+
+
+def _depths(tree: _Tree) -> dict[str, int]:
+    depth: dict[str, int] = {"all": 0}
+    frontier = ["all"]
+    while frontier:
+        name = frontier.pop()
+        for child in tree.group(name).children:
+            if depth.get(child, -1) < depth[name] + 1 and depth[name] < 50:
+                depth[child] = depth[name] + 1
+                frontier.append(child)
+    for name in tree.groups:
+        depth.setdefault(name, 1)
+    return depth
+
+
+def _members(tree: _Tree) -> dict[str, set[str]]:
+    """Groups of each host, children included."""
+    memo: dict[str, set[str]] = {}
+
+    def hosts_of(name: str, seen: frozenset[str]) -> set[str]:
+        if name not in memo:
+            found = set(tree.group(name).hosts)
+            for child in tree.group(name).children:
+                if child not in seen:
+                    found |= hosts_of(child, seen | {child})
+            memo[name] = found
+        return memo[name]
+
+    result: dict[str, set[str]] = {}
+    for name in list(tree.groups):
+        for host in hosts_of(name, frozenset({name})):
+            result.setdefault(host, set()).add(name)
+    return result
+
+
+def _flatten(tree: _Tree, base: Path) -> list[InventoryHost]:
+    depth = _depths(tree)
+    hosts = []
+    for host, groups in sorted(_members(tree).items()):
+        merged: dict[str, Any] = {}
+        ordered = sorted(groups, key=lambda g: (depth[g], g))
+        for name in ordered:
+            merged.update(tree.groups[name].vars)
+        for name in ordered:
+            merged.update(tree.groups[name].hosts.get(host, {}))
+        hosts.append(_host(host, merged, tuple(g for g in ordered if g != "all"), base, tree.source))
+    return hosts
+
+
+def _host(name: str, merged: dict[str, Any], groups: tuple[str, ...], base: Path, source: str) -> InventoryHost:
+    try:
+        port = int(merged.get("ansible_port", merged.get("ansible_ssh_port", 22)))
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"host {name!r}: ansible_port is not a number", source=source, hint=HINT) from exc
+    user = merged.get("ansible_user", merged.get("ansible_ssh_user"))
+    key = merged.get("ansible_ssh_private_key_file", merged.get("ansible_private_key_file"))
+    ssh_args = f"{merged.get('ansible_ssh_common_args', '')} {merged.get('ansible_ssh_extra_args', '')}"
+    return InventoryHost(
+        name=name, address=str(merged.get("ansible_host", merged.get("ansible_ssh_host", name))), port=port,
+        user=str(user) if user is not None else None, key_file=_path(key, base) if key else None,
+        known_hosts_file=known_hosts_from_args(ssh_args, base), groups=groups,
+        vars={k: v for k, v in merged.items() if not _SECRET.search(k)})
+
+
+def _path(value: Any, base: Path) -> Path:
+    path = Path(str(value)).expanduser()
+    if not path.is_absolute() and (base / path).exists():
+        return (base / path).resolve()
+    return path
+
+
+def known_hosts_from_args(args: str, base: Path) -> Path | None:
+    """The UserKnownHostsFile given as ``-o UserKnownHostsFile=PATH`` in ssh arguments, if any."""
+    try:
+        words = shlex.split(args)
+    except ValueError:
+        return None
+    options = [w[2:] for w in words if w.startswith("-o") and len(w) > 2]
+    options += [words[i + 1] for i, w in enumerate(words[:-1]) if w == "-o"]
+    for option in options:
+        key, _, value = option.replace(" ", "=", 1).partition("=")
+        if key.strip().lower() == "userknownhostsfile" and value.strip():
+            return _path(value.strip().split()[0], base)
+    return None
+
+
+def select(hosts: Iterable[InventoryHost], pattern: str | None) -> list[InventoryHost]:
+    """Hosts matching an Ansible pattern: names or groups, globs, ',' or ':' lists, '!' and '&'."""
+    pool = list(hosts)
+    if not pattern or pattern.strip() in ("all", "*"):
+        return pool
+    terms = [t.strip() for t in re.split(r"[,:]", pattern) if t.strip()]
+    plain = [t for t in terms if t[0] not in "!&"]
+    chosen = [h for h in pool if any(_matches(h, t) for t in plain)] if plain else list(pool)
+    for term in terms:
+        if term.startswith("&"):
+            chosen = [h for h in chosen if _matches(h, term[1:])]
+        elif term.startswith("!"):
+            chosen = [h for h in chosen if not _matches(h, term[1:])]
+    return chosen
+
+
+def _matches(host: InventoryHost, term: str) -> bool:
+    if term in ("all", "*"):
+        return True
+    if term.startswith("~"):
+        regex = re.compile(term[1:])
+        return bool(regex.search(host.name)) or any(regex.search(g) for g in host.groups)
+    names = (host.name, host.address, *host.groups)
+    return any(fnmatch.fnmatchcase(name, term) for name in names)
