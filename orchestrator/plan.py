@@ -30,6 +30,7 @@ class PlannedServer(Frozen):
     environment: str | None = None
     site: str | None = None
     role: str | None = None
+    disk_gb: float | None = None
     reason: str
 
 
@@ -37,13 +38,14 @@ class Wave(Frozen):
     index: int
     servers: tuple[str, ...]
     applications: tuple[str, ...]
+    reason: str = ""
 
 
 class Application(Frozen):
     name: str
     servers: tuple[str, ...]
     wave: int
-    source: str  # "imported" | "inferred"
+    source: str  # "imported" | "inferred" | "shared"
     reason: str
 
 
@@ -67,6 +69,7 @@ class Plan(Frozen):
     servers: tuple[PlannedServer, ...]
     dependencies: tuple[PlanDependency, ...]
     cross_wave_weight: float
+    notes: tuple[str, ...] = ()
 
     def wave(self, index: int) -> Wave:
         for wave in self.waves:

@@ -1,9 +1,89 @@
-"""CLI commands: plan (placeholder until its module lands)."""
+"""`pindah plan create|show|list`."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+from rich.markup import escape
+from rich.table import Table
+
+from orchestrator.cli.common import console, print_json, workspace
+from orchestrator.plan import Plan
+from orchestrator.planning import create_plan, list_plans, show_plan
+
+plan_app = typer.Typer(help="Create and inspect migration plans.", no_args_is_help=True)
+
+
+@plan_app.command("create")
+def create(
+    ctx: typer.Context,
+    max_wave_servers: Annotated[int | None, typer.Option(
+        "--max-wave-servers", min=1, help="Most servers per wave (default: pindah.toml [plan], else 25).")] = None,
+    plan_id: Annotated[str | None, typer.Option("--id", help="Plan id (default: plan-YYYYMMDD-HHMMSS).")] = None,
+) -> None:
+    """Group servers into applications and waves; write plans/<ID>.yaml and plans/<ID>.md."""
+    created = create_plan(workspace(ctx), plan_id=plan_id, max_wave_servers=max_wave_servers)
+    plan = created.plan
+    out = console()
+    out.print(f"plan {escape(plan.id)}: {len(plan.servers)} server(s), {len(plan.applications)} "
+              f"application(s), {len(plan.waves)} wave(s), cross-wave weight {plan.cross_wave_weight:g}")
+    if plan.oversized:
+        out.print(f"[yellow]oversized (own wave):[/] {escape(', '.join(plan.oversized))}")
+    out.print(f"wrote {escape(str(created.yaml_path))} and {escape(str(created.markdown_path))}")
+
+
+def _render(plan: Plan) -> None:
+    out = console()
+    out.print(f"plan {escape(plan.id)}  created {escape(plan.created_at)}  inputs {escape(plan.input_digest)}")
+    apps = {a.name: a for a in plan.applications}
+    servers = {s.name: s for s in plan.servers}
+    for wave in plan.waves:
+        table = Table(title=f"wave {wave.index}: {len(wave.servers)} server(s)", title_justify="left")
+        for column in ("server", "address", "application", "role"):
+            table.add_column(column)
+        for name in wave.servers:
+            server = servers[name]
+            table.add_row(escape(name), escape(server.address or ""), escape(server.application),
+                          escape(server.role or ""))
+        out.print(table)
+        out.print(f"  why: {escape(wave.reason)}")
+        for app in wave.applications:
+            out.print(f"  - {escape(app)}: {escape(apps[app].reason)}")
+    if plan.oversized:
+        out.print(f"[yellow]oversized:[/] {escape(', '.join(plan.oversized))}")
+
+
+@plan_app.command("show")
+def show(
+    ctx: typer.Context,
+    plan_id: Annotated[str, typer.Argument(help="The plan id (file name without .yaml).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+) -> None:
+    """Show a plan: a table per wave, or the whole plan as JSON."""
+    plan = show_plan(workspace(ctx), plan_id)
+    if as_json:
+        print_json(plan.model_dump(mode="json"))
+    else:
+        _render(plan)
+
+
+@plan_app.command("list")
+def list_(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
+) -> None:
+    """List the plans in the workspace, oldest first."""
+    plans = list_plans(workspace(ctx))
+    if as_json:
+        print_json([{"id": p.id, "created_at": p.created_at, "waves": p.waves, "servers": p.servers}
+                    for p in plans])
+        return
+    table = Table("id", "created", "waves", "servers")
+    for p in plans:
+        table.add_row(escape(p.id), escape(p.created_at), str(p.waves), str(p.servers))
+    console().print(table)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    app.add_typer(plan_app, name="plan")

@@ -1,0 +1,74 @@
+"""A plan as Markdown for a migration lead (``plans/<id>.md``). Pure: Plan in, text out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from orchestrator.plan import Plan
+
+_ESCAPED = str.maketrans({"|": "\\|", "`": "\\`", "*": "\\*", "_": "\\_", "<": "&lt;", ">": "&gt;",
+                          "[": "\\[", "]": "\\]", "\\": "\\\\"})
+
+
+def md_cell(value: object) -> str:
+    """Text safe inside a Markdown table cell: no pipes, newlines, backticks or HTML survive."""
+    text = "" if value is None else str(value)
+    text = " ".join(text.replace("\r", " ").replace("\n", " ").split())
+    return text.translate(_ESCAPED)
+
+
+def md_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
+    lines = ["| " + " | ".join(md_cell(h) for h in headers) + " |",
+             "|" + "|".join(" --- " for _ in headers) + "|"]
+    lines.extend("| " + " | ".join(md_cell(c) for c in row) + " |" for row in rows)
+    return lines
+
+
+def _gb(value: float) -> str:
+    return f"{value:,.1f}"
+
+
+def wave_storage_gb(plan: Plan) -> dict[int, float]:
+    totals: dict[int, float] = {w.index: 0.0 for w in plan.waves}
+    for server in plan.servers:
+        totals[server.wave] = totals.get(server.wave, 0.0) + (server.disk_gb or 0.0)
+    return totals
+
+
+def _cross_wave(plan: Plan) -> list[tuple[str, int, str, int, int, float, str]]:
+    wave = {s.name: s.wave for s in plan.servers}
+    return [(d.source, wave[d.source], d.target, wave[d.target], d.port, d.weight, d.kind)
+            for d in plan.dependencies if wave.get(d.source) != wave.get(d.target)]
+
+
+def render_plan_markdown(plan: Plan) -> str:
+    storage = wave_storage_gb(plan)
+    lines = [f"# Migration plan {md_cell(plan.id)}", "",
+             f"- created: {md_cell(plan.created_at)}",
+             f"- input digest: `{plan.input_digest}`",
+             f"- servers: {len(plan.servers)} in {len(plan.applications)} application(s) and "
+             f"{len(plan.waves)} wave(s), at most {plan.max_wave_servers} servers per wave",
+             f"- dependency weight crossing waves: {plan.cross_wave_weight:g}", ""]
+    lines += [f"- {md_cell(note)}" for note in plan.notes] + [""]
+    lines += ["## Waves", ""]
+    lines += md_table(["wave", "servers", "applications", "storage GB", "why"],
+                      [(w.index, len(w.servers), ", ".join(w.applications), _gb(storage[w.index]), w.reason)
+                       for w in plan.waves])
+    apps = {a.name: a for a in plan.applications}
+    for wave in plan.waves:
+        lines += ["", f"### Wave {wave.index}", ""]
+        lines += md_table(["application", "servers", "why"],
+                          [(a, ", ".join(apps[a].servers), apps[a].reason) for a in wave.applications])
+    lines += ["", "## Oversized applications", ""]
+    lines += [f"- {md_cell(a)}: {len(apps[a].servers)} servers" for a in plan.oversized] or ["none"]
+    cross = _cross_wave(plan)
+    lines += ["", "## Dependencies crossing waves", ""]
+    if cross:
+        lines += md_table(["consumer", "wave", "provider", "wave", "port", "weight", "kind"],
+                          [(s, sw, t, tw, p, f"{w:g}", k) for s, sw, t, tw, p, w, k in cross])
+    else:
+        lines.append("none")
+    lines += ["", "## Servers", ""]
+    lines += md_table(["server", "address", "application", "wave", "why"],
+                      [(s.name, s.address or "", s.application, s.wave, s.reason) for s in plan.servers])
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,112 @@
+"""Library glue for planning: store -> planner inputs -> plan files (``plans/<id>.yaml`` and ``.md``)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from orchestrator.errors import PlanError, WorkspaceError
+from orchestrator.plan import Plan, dump_plan, load_plan, plan_path, validate_plan_id
+from orchestrator.planner import PlannerInputs, build_inputs, build_plan
+from orchestrator.planner.markdown import render_plan_markdown
+from orchestrator.store import Store
+from orchestrator.workspace import Workspace
+
+DEFAULT_MAX_WAVE_SERVERS = 25
+
+
+@dataclass(frozen=True)
+class CreatedPlan:
+    plan: Plan
+    yaml_path: Path
+    markdown_path: Path
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    id: str
+    created_at: str
+    waves: int
+    servers: int
+
+
+def collect_inputs(store: Store) -> PlannerInputs:
+    return build_inputs(store.latest_facts(), store.servers(), store.dependencies())
+
+
+def configured_max_wave(ws: Workspace) -> int:
+    value = ws.config().get("plan", {}).get("max_wave_servers", DEFAULT_MAX_WAVE_SERVERS)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise WorkspaceError(f"[plan] max_wave_servers in {ws.config_path} must be a whole number >= 1, "
+                             f"got {value!r}", hint="fix pindah.toml or pass --max-wave-servers N")
+    return value
+
+
+def default_plan_id(plans_dir: Path, now: datetime) -> str:
+    """``plan-YYYYMMDD-HHMMSS``; when taken, the next free ``-N`` suffix."""
+    base = now.strftime("plan-%Y%m%d-%H%M%S")
+    candidate, n = base, 2
+    while (plans_dir / f"{candidate}.yaml").exists() or (plans_dir / f"{candidate}.md").exists():
+        candidate, n = f"{base}-{n}", n + 1
+    return candidate
+
+
+def write_plan_files(plans_dir: Path, plan: Plan) -> CreatedPlan:
+    """Write both files; refuse to overwrite an existing plan id."""
+    yaml_path = plan_path(plans_dir, plan.id)
+    md_path = yaml_path.with_suffix(".md")
+    for path in (yaml_path, md_path):
+        if path.exists():
+            raise PlanError(f"plan {plan.id!r} already exists ({path})",
+                            hint="plans are never overwritten: choose another --id, or omit --id for a new one")
+    plans_dir.mkdir(parents=True, exist_ok=True)
+    with yaml_path.open("x", encoding="utf-8") as fh:
+        fh.write(dump_plan(plan))
+    with md_path.open("x", encoding="utf-8") as fh:
+        fh.write(render_plan_markdown(plan))
+    return CreatedPlan(plan, yaml_path, md_path)
+
+
+def create_plan(ws: Workspace, *, plan_id: str | None = None, max_wave_servers: int | None = None,
+                now: datetime | None = None) -> CreatedPlan:
+    """Plan from the workspace store's current inputs and write ``plans/<id>.yaml`` + ``.md``."""
+    moment = now or datetime.now(UTC)
+    limit = max_wave_servers if max_wave_servers is not None else configured_max_wave(ws)
+    chosen = validate_plan_id(plan_id) if plan_id else default_plan_id(ws.plans_dir, moment)
+    if plan_path(ws.plans_dir, chosen).exists():
+        raise PlanError(f"plan {chosen!r} already exists", hint="choose another --id; plans are never overwritten")
+    with Store.open(ws.db_path) as store:
+        inputs = collect_inputs(store)
+    plan = build_plan(inputs, plan_id=chosen, max_wave_servers=limit,
+                      created_at=moment.isoformat(timespec="seconds"))
+    return write_plan_files(ws.plans_dir, plan)
+
+
+def show_plan(ws: Workspace, plan_id: str) -> Plan:
+    return load_plan(ws.plans_dir, plan_id)
+
+
+_ID_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\.yaml$")
+
+
+def list_plans(ws: Workspace) -> list[PlanSummary]:
+    """Every readable plan in the workspace, oldest first; unreadable files are skipped."""
+    out: list[PlanSummary] = []
+    if not ws.plans_dir.is_dir():
+        return out
+    for path in sorted(ws.plans_dir.glob("*.yaml")):
+        if not _ID_FILE.match(path.name):
+            continue
+        try:
+            plan = load_plan(ws.plans_dir, path.stem)
+        except PlanError:
+            continue
+        out.append(PlanSummary(plan.id, plan.created_at, len(plan.waves), len(plan.servers)))
+    return sorted(out, key=lambda p: (p.created_at, p.id))
+
+
+def newest_plan(ws: Workspace) -> Plan | None:
+    plans = list_plans(ws)
+    return load_plan(ws.plans_dir, plans[-1].id) if plans else None
