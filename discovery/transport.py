@@ -52,7 +52,6 @@ class SshTarget:
 
 @dataclass(frozen=True)
 class SshOptions:
-    known_hosts: Path
     accept_new_host_keys: bool = False
     timeout: float = 10.0
     deadline: float = 60.0
@@ -167,8 +166,11 @@ class ParamikoTransport:
                                    f"{self.known.path} has {exc.expected_key.fingerprint}", host=name)
         if isinstance(exc, paramiko.AuthenticationException):
             return AuthFailed(f"authentication failed for user {self.target.user or '(default)'}", host=name)
-        if isinstance(exc, TimeoutError | socket.timeout) or "banner" in str(exc).lower():
-            return ConnectTimeout(f"SSH handshake timed out: {exc}", host=name)
+        text = str(exc).lower()
+        if isinstance(exc, TimeoutError | socket.timeout) or "banner" in text or "no existing session" in text:
+            # paramiko's negotiation timeout returns silently and auth then finds "No existing session"
+            return ConnectTimeout(f"SSH handshake did not complete within {self.options.timeout:g}s",
+                                  host=name)
         if isinstance(exc, paramiko.SSHException | OSError | EOFError):
             return DiscoveryError(f"SSH session failed: {exc}", host=name)
         return DiscoveryError(f"SSH session failed: {type(exc).__name__}: {exc}", host=name)

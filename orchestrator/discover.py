@@ -1,0 +1,103 @@
+"""Discovery as a library call: inventory → concurrent SSH probes → one stored snapshot."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from discovery.collect import Connector, probe_all
+from discovery.facts import HostFacts
+from discovery.transport import KnownHostsFile, ParamikoTransport, SshOptions, SshTarget
+from orchestrator.errors import InputError
+from orchestrator.inventory import InventoryHost, load_inventory, select
+from orchestrator.store import Store
+from orchestrator.workspace import Workspace
+
+EXPORT_SCHEMA_VERSION = 1
+ProgressCallback = Callable[[HostFacts], None]
+
+
+@dataclass(frozen=True)
+class DiscoveryResult:
+    snapshot_id: int
+    facts: tuple[HostFacts, ...]
+
+    @property
+    def failed(self) -> tuple[HostFacts, ...]:
+        return tuple(f for f in self.facts if not f.reachable)
+
+
+def known_hosts_for(host: InventoryHost, ws: Workspace, explicit: Path | None) -> Path:
+    """--known-hosts, else the host's UserKnownHostsFile, else the workspace's .pindah/known_hosts."""
+    return explicit or host.known_hosts_file or ws.known_hosts
+
+
+def plan_targets(ws: Workspace, inventory_path: Path, limit: str | None,
+                 known_hosts: Path | None) -> list[tuple[SshTarget, KnownHostsFile]]:
+    """The selected inventory hosts as SSH targets, one shared KnownHostsFile per distinct path."""
+    hosts = select(load_inventory(inventory_path), limit)
+    if not hosts:
+        raise InputError(f"no host matches --limit {limit!r}", source=str(inventory_path),
+                         hint="use host or group names from the inventory, globs with *, lists with ','")
+    files: dict[Path, KnownHostsFile] = {}
+    targets = []
+    for host in hosts:
+        path = known_hosts_for(host, ws, known_hosts).resolve()
+        known = files.setdefault(path, KnownHostsFile(path))
+        targets.append((SshTarget(name=host.name, address=host.address, port=host.port, user=host.user,
+                                  key_file=host.key_file), known))
+    return targets
+
+
+def discover(ws: Workspace, inventory_path: Path, *, limit: str | None = None, forks: int = 10,
+             known_hosts: Path | None = None, accept_new: bool = False, timeout: float = 10.0,
+             progress_callback: ProgressCallback | None = None,
+             connector: Connector = ParamikoTransport.connect) -> DiscoveryResult:
+    """Probe the inventory's (selected) hosts and store one snapshot holding all of them.
+
+    Errors before probing (bad inventory, nothing selected) raise and store nothing.
+    """
+    if forks < 1:
+        raise InputError("--forks must be at least 1", source="--forks", hint="e.g. --forks 20")
+    targets = plan_targets(ws, inventory_path.resolve(), limit, known_hosts)
+    options = SshOptions(accept_new_host_keys=accept_new, timeout=timeout,
+                         deadline=host_deadline(timeout))
+    facts = probe_all(targets, options, forks, progress_callback, connector)
+    with Store.open(ws.db_path, create=True) as store:
+        snapshot_id = store.save_snapshot(facts, source=str(inventory_path))
+    return DiscoveryResult(snapshot_id=snapshot_id, facts=tuple(facts))
+
+
+def host_deadline(timeout: float) -> float:
+    """The outside limit for one host: connect + handshake + auth + the probe script, with slack."""
+    return max(4 * timeout, timeout + 20.0)
+
+
+def export_host(facts: HostFacts) -> dict[str, Any]:
+    """One host in the export/--json shape; unknown values are null."""
+    data = facts.model_dump(mode="json")
+    os_info = data["os"]
+    return {
+        "name": facts.name, "address": facts.address, "reachable": facts.reachable,
+        "hostname": facts.hostname,
+        "os": None if os_info is None else {k: os_info[k] for k in ("id", "version_id", "name", "family",
+                                                                     "pretty_name")},
+        "cpu": data["cpu"], "memory_mb": facts.memory_mb, "disks": data["disks"],
+        "listening": [{"port": x["port"], "protocol": x["protocol"], "address": x["address"],
+                       "process": x["process"]} for x in data["listening"]],
+        "connections": data["connections"], "errors": data["errors"],
+        "completeness": data["completeness"], "collected_at": data["collected_at"],
+    }
+
+
+def export_document(facts: Sequence[HostFacts]) -> dict[str, Any]:
+    return {"schema_version": EXPORT_SCHEMA_VERSION, "hosts": [export_host(f) for f in facts]}
+
+
+def failure_summary(facts: HostFacts) -> dict[str, Any]:
+    first = facts.errors[0] if facts.errors else None
+    return {"name": facts.name, "address": facts.address,
+            "category": first.category if first else None, "message": first.message if first else None,
+            "hint": first.hint if first else None}
