@@ -1,1 +1,1 @@
-"""runner."""
+"""Migration execution: the per-server state machine, the wave engine and its Ansible seam."""

@@ -1,0 +1,33 @@
+"""Locating the shipped Ansible playbooks (package ``orchestrator.playbooks``, folder ``playbooks/``)."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from orchestrator.errors import RunError
+
+PHASE_PLAYBOOKS = ("precheck.yml", "provision.yml", "replicate.yml", "cutover.yml", "validate.yml")
+
+
+def playbooks_dir() -> Path:
+    """The directory holding the phase playbooks, from an installed wheel or a source checkout."""
+    candidates: list[Path] = []
+    try:
+        found = resources.files("orchestrator.playbooks")
+        candidates.append(Path(str(found)))
+    except (ModuleNotFoundError, TypeError):
+        pass
+    candidates.append(Path(__file__).resolve().parent.parent / "playbooks")
+    for candidate in candidates:
+        if (candidate / PHASE_PLAYBOOKS[0]).is_file():
+            return candidate
+    raise RunError("the migration playbooks are missing from this installation",
+                   hint="reinstall pindah; the wheel ships them as orchestrator/playbooks/*.yml")
+
+
+def playbook_path(name: str) -> Path:
+    path = playbooks_dir() / name
+    if not path.is_file():
+        raise RunError(f"playbook {name} is missing from {path.parent}", hint="reinstall pindah")
+    return path

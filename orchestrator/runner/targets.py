@@ -1,0 +1,154 @@
+"""What to move for each server: the per-host migration spec, built from inventory host vars.
+
+A host declares ``pindah_services`` (a list of ``{name, port}``) and ``pindah_data_dirs`` (absolute
+paths). Optional: ``pindah_target_user``, ``pindah_target_key_file``, ``pindah_target_known_hosts``
+(default: the source's user, key and known_hosts file).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import shlex
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from orchestrator.errors import InputError, RunError
+
+SERVICE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+TARGET_SUFFIX = "__target"
+
+
+class InventoryHostLike(Protocol):
+    """The part of ``orchestrator.inventory.InventoryHost`` the runner needs."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def user(self) -> str | None: ...
+    @property
+    def key_file(self) -> Path | str | None: ...
+    @property
+    def known_hosts_file(self) -> Path | str | None: ...
+    @property
+    def vars(self) -> Mapping[str, Any]: ...
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ServiceSpec(_Frozen):
+    name: str
+    port: int = Field(ge=1, le=65535)
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        if not SERVICE_NAME_RE.match(value):
+            raise ValueError(f"service name {value!r} is not a plain init script name")
+        return value
+
+
+class SshEndpoint(_Frozen):
+    address: str
+    port: int = 22
+    user: str = "root"
+    key_file: str | None = None
+    known_hosts_file: str | None = None
+
+
+class MigrationSpec(_Frozen):
+    name: str
+    source: SshEndpoint
+    services: tuple[ServiceSpec, ...]
+    data_dirs: tuple[str, ...]
+    target_user: str
+    target_key_file: str | None
+    target_known_hosts_file: str | None
+    python_interpreter: str = "auto_silent"
+
+    @field_validator("data_dirs")
+    @classmethod
+    def _absolute(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for path in value:
+            norm = posixpath.normpath(path)
+            if not path.startswith("/") or norm == "/" or ".." in path.split("/") or "\n" in path:
+                raise ValueError(f"data dir {path!r} must be an absolute path below /, without '..'")
+        return tuple(posixpath.normpath(p) for p in value)
+
+
+def _opt(value: object) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
+def spec_from_host(host: InventoryHostLike, *, source: str = "inventory") -> MigrationSpec:
+    """Build one server's spec from its inventory entry; a malformed host var is an InputError."""
+    hv = dict(host.vars)
+    key, kh = _opt(host.key_file), _opt(host.known_hosts_file)
+    try:
+        return MigrationSpec(
+            name=host.name,
+            source=SshEndpoint(address=host.address, port=host.port, user=host.user or "root", key_file=key,
+                               known_hosts_file=kh),
+            services=tuple(ServiceSpec.model_validate(s) for s in hv.get("pindah_services") or ()),
+            data_dirs=tuple(str(d) for d in hv.get("pindah_data_dirs") or ()),
+            target_user=str(hv.get("pindah_target_user") or host.user or "root"),
+            target_key_file=_opt(hv.get("pindah_target_key_file")) or key,
+            target_known_hosts_file=_opt(hv.get("pindah_target_known_hosts")) or kh,
+            python_interpreter=str(hv.get("ansible_python_interpreter") or "auto_silent"),
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InputError(f"host {host.name}: pindah_services/pindah_data_dirs invalid: {first['msg']}",
+                         source=source, hint="pindah_services: [{name: app, port: 8080}], "
+                         "pindah_data_dirs: [/srv/app]") from None
+
+
+def specs_for_servers(hosts: Iterable[InventoryHostLike], servers: Sequence[str], *,
+                      source: str) -> list[MigrationSpec]:
+    """Specs for ``servers`` (in that order); every server must be in the inventory."""
+    by_name = {h.name: h for h in hosts}
+    missing = [s for s in servers if s not in by_name]
+    if missing:
+        raise RunError(f"{len(missing)} wave server(s) not in inventory {source}: {', '.join(missing[:10])}",
+                       hint="pass the inventory the plan was made from with -i")
+    return [spec_from_host(by_name[s], source=source) for s in servers]
+
+
+def ssh_options(key_file: str | None, known_hosts: str | None) -> list[str]:
+    """OpenSSH options that always verify the host key."""
+    opts = ["-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes"]
+    if known_hosts:
+        opts += ["-o", f"UserKnownHostsFile={known_hosts}"]
+    if key_file:
+        opts += ["-o", "IdentitiesOnly=yes", "-i", key_file]
+    return opts
+
+
+def rsync_shell(key_file: str | None, known_hosts: str | None, port: int) -> str:
+    """The ``rsync -e`` value: one string that rsync splits itself (quoted per argument)."""
+    return shlex.join(["ssh", "-p", str(port), *ssh_options(key_file, known_hosts)])
+
+
+def connection_vars(endpoint: SshEndpoint, python: str) -> dict[str, Any]:
+    hv: dict[str, Any] = {
+        "ansible_host": endpoint.address, "ansible_port": endpoint.port, "ansible_user": endpoint.user,
+        "ansible_python_interpreter": python,
+        "ansible_ssh_common_args": shlex.join(ssh_options(None, endpoint.known_hosts_file)),
+    }
+    if endpoint.key_file:
+        hv["ansible_ssh_private_key_file"] = endpoint.key_file
+    return hv
+
+
+def target_endpoint(spec: MigrationSpec, address: str) -> SshEndpoint:
+    return SshEndpoint(address=address, port=22, user=spec.target_user, key_file=spec.target_key_file,
+                       known_hosts_file=spec.target_known_hosts_file)
