@@ -1,4 +1,9 @@
-"""Assign applications to waves: first-fit decreasing with dependency affinity, deterministic.
+"""Assign applications to waves: fill one wave at a time, deterministic.
+
+Applications are ranked largest first, then most linked, then by name. A wave opens with the first
+unplaced application (the seed); then it takes, while there is room, the unplaced application with the
+most dependency weight to what is already in the wave; when no linked one fits, the largest unplaced one
+that fits (first-fit decreasing).
 
 Hard rules: every application in exactly one wave; a wave holds at most ``max_wave`` servers, except
 an application that alone exceeds it, which gets a wave of its own (and is reported as oversized).
@@ -8,7 +13,7 @@ Shared services are packed into the last wave(s), after every application that c
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import networkx as nx
 
@@ -17,15 +22,6 @@ from orchestrator.planner.grouping import Group
 SHARED_POLICY = ("shared services move in the last wave(s): every consumer moves first and keeps reaching "
                  "them on-premises, so no shared service is cut over while an unmoved consumer still needs "
                  "it in its old place, and name resolution/monitoring change only once")
-
-
-@dataclass
-class _Bin:
-    index: int
-    apps: list[str] = field(default_factory=list)
-    size: int = 0
-    oversized: bool = False
-    shared: bool = False
 
 
 @dataclass(frozen=True)
@@ -42,10 +38,13 @@ class Schedule:
     oversized: tuple[str, ...]
 
 
-def app_weights(groups: list[Group], graph: nx.DiGraph[str]) -> dict[str, dict[str, float]]:
+Weights = dict[str, dict[str, float]]
+
+
+def app_weights(groups: list[Group], graph: nx.DiGraph[str]) -> Weights:
     """Undirected dependency weight between applications (edges inside an application are left out)."""
     owner = {server: g.name for g in groups for server in g.servers}
-    weights: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    weights: Weights = defaultdict(lambda: defaultdict(float))
     for source, target, data in graph.edges(data=True):
         a, b = owner[source], owner[target]
         if a != b:
@@ -54,63 +53,83 @@ def app_weights(groups: list[Group], graph: nx.DiGraph[str]) -> dict[str, dict[s
     return weights
 
 
-def _affinity(app: str, weights: dict[str, dict[str, float]], where: dict[str, int]) -> dict[int, float]:
-    per_wave: dict[int, float] = defaultdict(float)
-    for other, weight in weights.get(app, {}).items():
-        if other in where:
-            per_wave[where[other]] += weight
-    return per_wave
-
-
-def _partners(app: str, wave: _Bin, weights: dict[str, dict[str, float]]) -> str:
-    ranked = sorted(((weights.get(app, {}).get(o, 0.0), o) for o in wave.apps), key=lambda t: (-t[0], t[1]))
-    return ", ".join(f"{o} ({w:g})" for w, o in ranked[:3] if w > 0)
-
-
-def _place(group: Group, bins: list[_Bin], weights: dict[str, dict[str, float]], where: dict[str, int],
-           max_wave: int, *, shared: bool) -> Placement:
-    size = len(group.servers)
-    if size > max_wave:
-        target = _Bin(len(bins) + 1, oversized=True, shared=shared)
-        bins.append(target)
-        why = f"it alone has {size} servers, more than the wave limit {max_wave}, so it gets a wave of its own"
-    else:
-        affinity = _affinity(group.name, weights, where)
-        fits = [b for b in bins if b.shared == shared and not b.oversized and b.size + size <= max_wave]
-        best = max(fits, key=lambda b: (affinity.get(b.index, 0.0), -b.index), default=None)
-        if best is None:
-            target = _Bin(len(bins) + 1, shared=shared)
-            bins.append(target)
-            why = "no earlier wave had room for it, so it opens a new wave"
-        elif affinity.get(best.index, 0.0) > 0:
-            target = best
-            why = (f"it has the most dependency weight ({affinity[best.index]:g}) to applications already "
-                   f"there: {_partners(group.name, best, weights)}")
-        else:
-            target = best
-            why = "it has no dependency weight to applications placed before it; first wave with room"
-    target.apps.append(group.name)
-    target.size += size
-    where[group.name] = target.index
-    return Placement(group.name, target.index, f"placed in wave {target.index} because {why}")
-
-
-def _order(groups: list[Group], weights: dict[str, dict[str, float]]) -> list[Group]:
+def _order(groups: list[Group], weights: Weights) -> list[Group]:
     """Largest first, then the most connected, then by name."""
     return sorted(groups, key=lambda g: (-len(g.servers), -sum(weights.get(g.name, {}).values()), g.name))
 
 
-def schedule(groups: list[Group], weights: dict[str, dict[str, float]], max_wave: int) -> Schedule:
-    bins: list[_Bin] = []
-    where: dict[str, int] = {}
+@dataclass
+class _Filler:
+    size: dict[str, int]
+    rank: dict[str, int]
+    weights: Weights
+    max_wave: int
+
+    def best_linked(self, affinity: dict[str, float], unplaced: dict[str, None], room: int) -> str | None:
+        fits = [a for a, w in affinity.items() if w > 0 and a in unplaced and self.size[a] <= room]
+        return max(fits, key=lambda a: (affinity[a], -self.rank[a]), default=None)
+
+    def largest_fit(self, unplaced: dict[str, None], room: int) -> str | None:
+        return next((a for a in unplaced if self.size[a] <= room), None)
+
+    def partners(self, app: str, members: list[str]) -> str:
+        ranked = sorted(((self.weights.get(app, {}).get(o, 0.0), o) for o in members), key=lambda t: (-t[0], t[1]))
+        return ", ".join(f"{o} ({w:g})" for w, o in ranked[:3] if w > 0)
+
+    def fill(self, seed: str, unplaced: dict[str, None], index: int) -> tuple[list[str], dict[str, str]]:
+        """One wave: the seed, then linked applications, then the largest that fit."""
+        members, why = [seed], {seed: "it is the largest (then most linked) unplaced application, so it opens "
+                                      "the wave"}
+        if self.size[seed] > self.max_wave:
+            why[seed] = (f"it alone has {self.size[seed]} servers, more than the wave limit {self.max_wave}, "
+                         "so it gets a wave of its own")
+            return members, why
+        used, affinity = self.size[seed], defaultdict(float, self.weights.get(seed, {}))
+        while True:
+            room = self.max_wave - used
+            pick = self.best_linked(affinity, unplaced, room)
+            if pick is not None:
+                why[pick] = (f"it has the most dependency weight ({affinity[pick]:g}) to applications already "
+                             f"in wave {index}: {self.partners(pick, members)}")
+            else:
+                pick = self.largest_fit(unplaced, room)
+                if pick is None:
+                    return members, why
+                why[pick] = "no unplaced application linked to the wave fits; it is the largest one that fits"
+            del unplaced[pick]
+            members.append(pick)
+            used += self.size[pick]
+            for other, weight in self.weights.get(pick, {}).items():
+                affinity[other] += weight
+
+
+def _fill_all(groups: list[Group], weights: Weights, max_wave: int, first_index: int
+              ) -> list[tuple[list[str], dict[str, str]]]:
+    ordered = _order(groups, weights)
+    filler = _Filler({g.name: len(g.servers) for g in ordered}, {g.name: i for i, g in enumerate(ordered)},
+                     weights, max_wave)
+    unplaced = dict.fromkeys(g.name for g in ordered)
+    waves: list[tuple[list[str], dict[str, str]]] = []
+    while unplaced:
+        seed = next(iter(unplaced))
+        del unplaced[seed]
+        waves.append(filler.fill(seed, unplaced, first_index + len(waves)))
+    return waves
+
+
+def schedule(groups: list[Group], weights: Weights, max_wave: int) -> Schedule:
+    """Regular applications first, then shared services in wave(s) of their own after every other wave."""
+    regular = _fill_all([g for g in groups if g.source != "shared"], weights, max_wave, 1)
+    shared = _fill_all([g for g in groups if g.source == "shared"], weights, max_wave, len(regular) + 1)
+    size = {g.name: len(g.servers) for g in groups}
     placements: dict[str, Placement] = {}
-    regular = [g for g in groups if g.source != "shared"]
-    shared = [g for g in groups if g.source == "shared"]
-    for group in _order(regular, weights):
-        placements[group.name] = _place(group, bins, weights, where, max_wave, shared=False)
-    for group in _order(shared, weights):
-        placement = _place(group, bins, weights, where, max_wave, shared=True)
-        placements[group.name] = Placement(group.name, placement.wave,
-                                           f"{placement.why}; shared services go last")
-    oversized = tuple(sorted(app for b in bins if b.oversized for app in b.apps))
-    return Schedule(tuple(tuple(sorted(b.apps)) for b in bins), placements, oversized)
+    waves: list[tuple[str, ...]] = []
+    oversized: list[str] = []
+    for index, (members, why) in enumerate(regular + shared, start=1):
+        prefix = "shared services go in wave(s) of their own after every other wave; " if index > len(regular) else ""
+        for app in members:
+            placements[app] = Placement(app, index, f"placed in wave {index} because {prefix}{why[app]}")
+        if sum(size[app] for app in members) > max_wave:
+            oversized.append(members[0])
+        waves.append(tuple(sorted(members)))
+    return Schedule(tuple(waves), placements, tuple(sorted(oversized)))

@@ -1,0 +1,122 @@
+"""Planner data cases: one YAML file per case under cases/planner (inputs + expected properties).
+
+Every case is also checked against the hard rules: every server in exactly one wave, an application
+never split, wave size within the limit unless the wave holds one oversized application, a reason for
+every server and application, and byte-identical YAML when the inputs come in another order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from orchestrator.plan import Plan, dump_plan
+from orchestrator.planner import EdgeInput, PlannerInputs, ServerInput, build_plan, make_inputs
+
+CASES = Path(__file__).parent / "cases" / "planner"
+FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "dependency-graphs"
+
+
+def _fixture_graph(name: str) -> tuple[list[str], list[tuple[str, str, int, float]]]:
+    if name == "online-boutique":
+        path = FIXTURES / "online-boutique" / "edges.json"
+        if not path.is_file():
+            pytest.skip(f"fixture {path.name} not available")
+        raw = json.loads(path.read_text())
+        edges = [(e["from"], e["to"], int(e.get("port", 0)), 1.0) for e in raw]
+        names = sorted({e[0] for e in edges} | {e[1] for e in edges})
+        return names, edges
+    family, app = name.split("/")
+    path = FIXTURES / family / f"{app}.depends_on.json"
+    if not path.is_file():
+        pytest.skip(f"fixture {path.name} not available")
+    data = json.loads(path.read_text())
+    edges = [(e["from"], e["to"], 0, 1.0) for e in data["edges"] if e["from"] != e["to"]]
+    return sorted(set(data["services"]) | {e[0] for e in edges} | {e[1] for e in edges}), edges
+
+
+def _inputs(case: dict[str, Any], reverse: bool = False) -> PlannerInputs:
+    if "fixture" in case:
+        names, raw_edges = _fixture_graph(case["fixture"])
+        servers = [ServerInput(name=n) for n in names]
+    else:
+        servers = [ServerInput(name=s) if isinstance(s, str) else ServerInput(**s) for s in case["servers"]]
+        raw_edges = [tuple(e) for e in case.get("edges", [])]
+    edges = [EdgeInput(source=s, target=t, port=p, weight=w, kind="declared") for s, t, p, w in raw_edges]
+    if reverse:
+        servers.reverse()
+        edges.reverse()
+    return make_inputs(servers, edges)
+
+
+def _plan(case: dict[str, Any], reverse: bool = False) -> Plan:
+    return build_plan(_inputs(case, reverse), plan_id="case", max_wave_servers=case["max_wave_servers"],
+                      created_at="2026-01-01T00:00:00+00:00")
+
+
+def _check_hard_rules(plan: Plan, inputs: PlannerInputs) -> None:
+    placed = Counter(name for wave in plan.waves for name in wave.servers)
+    assert set(placed) == {s.name for s in inputs.servers}
+    assert all(count == 1 for count in placed.values()), "a server is in more than one wave"
+    assert [w.index for w in plan.waves] == list(range(1, len(plan.waves) + 1))
+    wave_of = {name: wave.index for wave in plan.waves for name in wave.servers}
+    for app in plan.applications:
+        assert len({wave_of[s] for s in app.servers}) == 1, f"application {app.name} is split"
+        assert app.reason
+    apps = {a.name: a for a in plan.applications}
+    for wave in plan.waves:
+        if len(wave.servers) > plan.max_wave_servers:
+            assert len(wave.applications) == 1 and wave.applications[0] in plan.oversized
+        assert sorted(s for a in wave.applications for s in apps[a].servers) == sorted(wave.servers)
+    for name in plan.oversized:
+        assert len(apps[name].servers) > plan.max_wave_servers
+    assert all(s.reason and s.wave == wave_of[s.name] for s in plan.servers)
+
+
+def _check_expectations(plan: Plan, expect: dict[str, Any]) -> None:
+    wave_of = {s.name: s.wave for s in plan.servers}
+    apps = {a.name: a for a in plan.applications}
+    if "waves" in expect:
+        assert len(plan.waves) == expect["waves"]
+    if "wave_sizes" in expect:
+        assert [len(w.servers) for w in plan.waves] == expect["wave_sizes"]
+    if "oversized" in expect:
+        assert list(plan.oversized) == expect["oversized"]
+    if "cross_wave_weight" in expect:
+        assert plan.cross_wave_weight == expect["cross_wave_weight"]
+    for name, members in expect.get("applications", {}).items():
+        assert list(apps[name].servers) == members
+    for group in expect.get("same_wave", []):
+        assert len({wave_of[s] for s in group}) == 1, group
+    for group in expect.get("different_wave", []):
+        assert len({wave_of[s] for s in group}) == len(group), group
+    if "shared" in expect:
+        assert sorted(s.name for s in plan.servers if s.role == "shared-service") == sorted(expect["shared"])
+    for name in expect.get("last_wave", []):
+        assert wave_of[name] == len(plan.waves)
+    for name in expect.get("first_wave", []):
+        assert wave_of[name] == 1
+    for name in expect.get("alone_in_wave", []):
+        assert plan.wave(apps[name].wave).applications == (name,)
+
+
+def _cases() -> list[Path]:
+    return sorted(CASES.glob("*.yaml"))
+
+
+def test_there_are_enough_cases() -> None:
+    assert len(_cases()) >= 8
+
+
+@pytest.mark.parametrize("path", _cases(), ids=lambda p: p.stem)
+def test_planner_case(path: Path) -> None:
+    case = yaml.safe_load(path.read_text())
+    plan = _plan(case)
+    _check_hard_rules(plan, _inputs(case))
+    _check_expectations(plan, case.get("expect") or {})
+    assert dump_plan(_plan(case, reverse=True)) == dump_plan(plan), "not deterministic"
