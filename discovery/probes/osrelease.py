@@ -37,7 +37,7 @@ _REDHAT_IDS = (
 )
 _FAMILIES = (
     ("redhat", {"rhel", "centos", "fedora", "rocky", "almalinux", "ol", "amzn", "scientific",
-                "cloudlinux", "eurolinux", "miraclelinux", "virtuozzo", "tencentos", "openeuler"}),
+                "cloudlinux", "eurolinux", "miraclelinux", "virtuozzo", "tencentos", "openeuler", "kylin"}),
     ("debian", {"debian", "ubuntu", "linuxmint", "raspbian", "kali", "devuan", "pop", "neon",
                 "deepin", "parrot", "pardus", "osmc", "uos", "steamos", "cumulus-linux"}),
     ("suse", {"sles", "sles_sap", "sled", "opensuse", "opensuse-leap", "opensuse-tumbleweed", "suse",
