@@ -73,7 +73,7 @@ class CsvImportError(InputError):
     """A CSV file failed validation; ``problems`` lists every bad line. Nothing was stored."""
 
     def __init__(self, source: str, problems: list[RowProblem]) -> None:
-        self.problems = tuple(problems)
+        self.problems = tuple(sorted(problems, key=lambda p: p.line or 0))
         shown = [f"  line {p.line}: {p.message}" if p.line else f"  {p.message}"
                  for p in self.problems[:MAX_REPORTED]]
         more = len(self.problems) - MAX_REPORTED
