@@ -59,7 +59,8 @@ def _waves(groups: list[Group], sched: Schedule, max_wave: int) -> tuple[Wave, .
             why = f"shared services, after all their consumers ({len(servers)}/{max_wave} servers)"
         else:
             why = (f"{len(apps)} application(s), {len(servers)}/{max_wave} servers, "
-                   "filled largest first, each beside the applications it depends on most")
+                   "opened by the largest unplaced application, then filled with the applications most linked to "
+                   "it, then with the largest that fit")
         out.append(Wave(index=index, servers=servers, applications=apps, reason=why))
     return tuple(out)
 

@@ -1,0 +1,106 @@
+"""Plan files: YAML round trip and determinism, no overwrite, `plan show --json` contract, the example plan.
+
+The example plan in plans/ is produced by the code from the example estate in inventory/:
+    pindah init WS && cd WS
+    pindah import servers <repo>/inventory/servers.example.csv
+    pindah import dependencies <repo>/inventory/dependencies.example.csv
+    pindah plan create --id example --max-wave-servers 5     # then copy plans/example.* into the repo
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from orchestrator.cli import app
+from orchestrator.errors import PlanError
+from orchestrator.plan import dump_plan, load_plan
+from orchestrator.planning import create_plan, list_plans, newest_plan
+from orchestrator.store import Store
+from orchestrator.workspace import Workspace, init_workspace
+
+REPO = Path(__file__).resolve().parents[2]
+NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    workspace = init_workspace(tmp_path / "ws")
+    runner = CliRunner()
+    for kind, name in (("servers", "servers.example.csv"), ("dependencies", "dependencies.example.csv")):
+        result = runner.invoke(app, ["-w", str(workspace.root), "import", kind, str(REPO / "inventory" / name)])
+        assert result.exit_code == 0, result.output
+    return workspace
+
+
+def _strip_created(text: str) -> str:
+    return re.sub(r"(created_at: |- created: ).*", r"\1X", text)
+
+
+def test_plan_yaml_round_trips_and_is_deterministic(ws: Workspace) -> None:
+    first = create_plan(ws, plan_id="one", max_wave_servers=5, now=NOW)
+    second = create_plan(ws, plan_id="two", max_wave_servers=5, now=NOW)
+    loaded = load_plan(ws.plans_dir, "one")
+    assert loaded == first.plan
+    assert dump_plan(loaded) == first.yaml_path.read_text()
+    assert first.yaml_path.read_text().replace("id: one", "id: two") == second.yaml_path.read_text()
+    raw = yaml.safe_load(first.yaml_path.read_text())
+    assert list(raw)[:4] == ["schema_version", "id", "created_at", "input_digest"]
+    assert raw["input_digest"].startswith("sha256:")
+
+
+def test_plan_id_is_never_overwritten(ws: Workspace) -> None:
+    created = create_plan(ws, plan_id="keep", now=NOW)
+    before = created.yaml_path.read_text()
+    with pytest.raises(PlanError, match="already exists") as info:
+        create_plan(ws, plan_id="keep", now=NOW)
+    assert "--id" in info.value.hint
+    assert created.yaml_path.read_text() == before
+
+
+def test_default_id_and_configured_wave_limit(ws: Workspace) -> None:
+    ws.config_path.write_text(ws.config_path.read_text().replace("max_wave_servers = 25", "max_wave_servers = 4"))
+    first = create_plan(ws, now=NOW)
+    second = create_plan(ws, now=NOW)
+    assert (first.plan.id, second.plan.id) == ("plan-20260102-030405", "plan-20260102-030405-2")
+    assert first.plan.max_wave_servers == 4
+    assert [p.id for p in list_plans(ws)] == ["plan-20260102-030405", "plan-20260102-030405-2"]
+    newest = newest_plan(ws)
+    assert newest is not None and newest.id == "plan-20260102-030405-2"
+
+
+def test_plan_show_json_contract(ws: Workspace) -> None:
+    runner = CliRunner()
+    created = runner.invoke(app, ["-w", str(ws.root), "plan", "create", "--id", "p1", "--max-wave-servers", "5"])
+    assert created.exit_code == 0, created.output
+    result = runner.invoke(app, ["-w", str(ws.root), "plan", "show", "p1", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["id"] == "p1"
+    assert [w["index"] for w in data["waves"]] == list(range(1, len(data["waves"]) + 1))
+    assert all(isinstance(name, str) for w in data["waves"] for name in w["servers"])
+    assert data["oversized"] == ["portal"]
+    with Store.open(ws.db_path) as store:
+        assert sorted(n for w in data["waves"] for n in w["servers"]) == sorted(store.servers())
+    human = runner.invoke(app, ["-w", str(ws.root), "plan", "show", "p1"])
+    assert human.exit_code == 0 and "wave 1" in human.stdout and "portal-db01" in human.stdout
+    listed = runner.invoke(app, ["-w", str(ws.root), "plan", "list", "--json"])
+    assert [p["id"] for p in json.loads(listed.stdout)] == ["p1"]
+    again = runner.invoke(app, ["-w", str(ws.root), "plan", "create", "--id", "p1"])
+    assert again.exit_code == 1 and isinstance(again.exception, PlanError)
+    missing = runner.invoke(app, ["-w", str(ws.root), "plan", "show", "nope", "--json"])
+    assert missing.exit_code == 1 and isinstance(missing.exception, PlanError)
+
+
+def test_example_plan_is_what_the_code_produces(ws: Workspace) -> None:
+    produced = create_plan(ws, plan_id="example", max_wave_servers=5, now=NOW)
+    committed_yaml = REPO / "plans" / "example.yaml"
+    committed_md = REPO / "plans" / "example.md"
+    assert _strip_created(committed_yaml.read_text()) == _strip_created(produced.yaml_path.read_text())
+    assert _strip_created(committed_md.read_text()) == _strip_created(produced.markdown_path.read_text())
