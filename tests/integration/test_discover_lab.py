@@ -1,0 +1,130 @@
+"""Discovery of the lab estate: every host's facts must match the lab manifest's ground truth."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from discovery.facts import HostFacts
+from orchestrator.cli import app
+from orchestrator.discover import DiscoveryResult, discover
+from orchestrator.store import Store
+
+pytestmark = pytest.mark.integration
+
+EXPORT_KEYS = {"name", "address", "reachable", "hostname", "os", "cpu", "memory_mb", "disks", "listening",
+               "connections", "errors"}
+
+
+@dataclass(frozen=True)
+class Discovered:
+    lab: Any
+    result: DiscoveryResult
+    seconds: float
+
+    def facts(self, name: str) -> HostFacts:
+        return next(f for f in self.result.facts if f.name == name)
+
+
+@pytest.fixture(scope="module")
+def discovered(lab: Any) -> Iterator[Discovered]:
+    started = time.monotonic()
+    result = discover(lab.workspace, Path(lab.manifest.paths.inventory), forks=10, timeout=10)
+    seconds = time.monotonic() - started
+    print(f"\ndiscovered {len(result.facts)} lab hosts in {seconds:.2f}s")
+    yield Discovered(lab, result, seconds)
+
+
+def _hosts(lab: Any) -> list[str]:
+    return [h.name for h in lab.manifest.hosts]
+
+
+def test_every_lab_host_reachable_and_stored(discovered: Discovered, lab: Any) -> None:
+    assert [f.name for f in discovered.result.failed] == []
+    assert sorted(f.name for f in discovered.result.facts) == sorted(_hosts(lab))
+    with Store.open(lab.workspace.db_path) as store:
+        assert len(store.snapshot_facts(discovered.result.snapshot_id)) == len(lab.manifest.hosts)
+
+
+def test_system_facts_match_manifest(discovered: Discovered, lab: Any) -> None:
+    for host in lab.manifest.hosts:
+        facts = discovered.facts(host.name)
+        assert facts.errors == (), (host.name, facts.errors)
+        assert facts.os is not None
+        assert (facts.os.id, facts.os.version_id, facts.os.family) == \
+            (host.os.id, host.os.version_id, host.os.family), host.name
+        assert facts.cpu is not None and facts.cpu.count == host.cpu_count, host.name
+        assert facts.memory_mb == host.memory_mb, host.name
+        assert facts.hostname is not None and facts.hostname.split(".")[0] == host.hostname.split(".")[0]
+        assert {(d.name, d.size_gb) for d in facts.disks} == {(d.name, float(d.size_gb)) for d in host.disks}
+
+
+def test_listeners_with_process_names(discovered: Discovered, lab: Any) -> None:
+    for host in lab.manifest.hosts:
+        facts = discovered.facts(host.name)
+        listening = {(lst.port, lst.process) for lst in facts.listening if lst.protocol == "tcp"}
+        for service in host.services:
+            if service.port:
+                assert (service.port, service.process) in listening, (host.name, service)
+        assert any(port == 22 for port, _ in listening)
+
+
+def test_outbound_connections_with_process_and_direction(discovered: Discovered, lab: Any) -> None:
+    address_of = {h.name: h.address for h in lab.manifest.hosts}
+    for host in lab.manifest.hosts:
+        facts = discovered.facts(host.name)
+        outbound = {(c.remote_address, c.remote_port, c.process) for c in facts.connections
+                    if c.direction == "outbound"}
+        for expected in host.connections:
+            assert (address_of[expected.target], expected.port, expected.process) in outbound, \
+                (host.name, expected)
+        listened = {lst.port for lst in facts.listening}
+        for conn in facts.connections:
+            assert (conn.direction == "inbound") == (conn.local_port in listened), (host.name, conn)
+
+
+def test_lab_discovery_is_fast(discovered: Discovered) -> None:
+    assert discovered.seconds < 30
+
+
+def test_cli_exit_codes_and_export_shape(discovered: Discovered, lab: Any, tmp_path: Path) -> None:
+    runner = CliRunner()
+    ws, inventory = str(lab.workspace.root), lab.manifest.paths.inventory
+    first = _hosts(lab)[0]
+    ok = runner.invoke(app, ["-w", ws, "discover", "-i", inventory, "--limit", first, "--json"])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)["hosts"][0]["name"] == first
+    unknown = runner.invoke(app, ["-w", ws, "discover", "-i", inventory, "--limit", first,
+                                  "--known-hosts", str(tmp_path / "empty"), "--json"])
+    assert unknown.exit_code == 3
+    assert json.loads(unknown.stdout)["failed"][0]["category"] == "host_key_unknown"
+    bad = tmp_path / "bad.yml"
+    bad.write_text("all:\n  hosts: [\n")
+    with Store.open(lab.workspace.db_path) as store:
+        before = len(store.snapshots())
+    assert runner.invoke(app, ["-w", ws, "discover", "-i", str(bad)]).exit_code == 1
+    assert runner.invoke(app, ["-w", ws, "discover", "-i", inventory, "--limit", "no-such-host"]).exit_code == 1
+    with Store.open(lab.workspace.db_path) as store:
+        assert len(store.snapshots()) == before
+    out = tmp_path / "export.json"
+    exported = runner.invoke(app, ["-w", ws, "inventory", "export", "--format", "json", "-o", str(out)])
+    assert exported.exit_code == 0, exported.output
+    document = json.loads(out.read_text())
+    assert document["schema_version"] == 1
+    assert {h["name"] for h in document["hosts"]} == set(_hosts(lab))
+    for host in document["hosts"]:
+        assert set(host) >= EXPORT_KEYS
+        assert set(host["os"]) >= {"id", "version_id", "name", "family"}
+        assert set(host["cpu"]) >= {"count"}
+        for conn in host["connections"]:
+            assert set(conn) >= {"local_address", "local_port", "remote_address", "remote_port", "process",
+                                 "direction"}
+        for listener in host["listening"]:
+            assert set(listener) >= {"port", "protocol", "address", "process"}
