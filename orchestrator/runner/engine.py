@@ -165,11 +165,12 @@ class _WaveState:
             "pindah_source_address": src.address, "pindah_source_user": src.user,
             "pindah_staging": str(self.workdir / "staging" / spec.name),
             "pindah_rsync_source_shell": rsync_shell(src.key_file, src.known_hosts_file, src.port),
-            "pindah_target_user": spec.target_user,
+            "pindah_target_user": spec.target_user, "pindah_target_port": spec.target_port,
             "pindah_target_known_hosts": spec.target_known_hosts_file or "",
             "pindah_expected_answers": dict(self.data[spec.name].get("source_answers") or {}),
         }
         if target:
             hv["pindah_target_address"] = target
-            hv["pindah_rsync_target_shell"] = rsync_shell(spec.target_key_file, spec.target_known_hosts_file, 22)
+            hv["pindah_rsync_target_shell"] = rsync_shell(spec.target_key_file, spec.target_known_hosts_file,
+                                                         spec.target_port)
         return hv

@@ -45,7 +45,7 @@ def _status(kind: str, res: dict[str, Any]) -> str:
 def error_text(res: dict[str, Any]) -> str:
     """The most useful short explanation of a failed task result."""
     parts = [str(res.get("msg") or "").strip()]
-    for key in ("stderr", "stdout"):
+    for key in ("stderr", "stdout", "module_stderr", "module_stdout"):
         if res.get(key):
             parts.append(f"{key}: {tail(res[key], 300)}")
     if res.get("rc") not in (None, 0):

@@ -74,7 +74,7 @@ class _Collector:
         server = server_of(record.get("host"))
         data = event.get("event_data") or {}
         res: dict[str, Any] = data["res"] if isinstance(data.get("res"), dict) else {}
-        if record["event"] in ("runner_on_failed", "runner_on_unreachable") and server \
+        if record["event"] in ("runner_on_failed", "runner_item_on_failed", "runner_on_unreachable") and server \
                 and not data.get("ignore_errors"):
             self.errors.setdefault(server, f"{record.get('task')}: {redact(error_text(res), self.secrets)}")
         if record["event"] == "runner_on_ok" and server:

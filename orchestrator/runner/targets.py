@@ -1,8 +1,8 @@
 """What to move for each server: the per-host migration spec, built from inventory host vars.
 
 A host declares ``pindah_services`` (a list of ``{name, port}``) and ``pindah_data_dirs`` (absolute
-paths). Optional: ``pindah_target_user``, ``pindah_target_key_file``, ``pindah_target_known_hosts``
-(default: the source's user, key and known_hosts file).
+paths). Optional: ``pindah_target_user``, ``pindah_target_port`` (22), ``pindah_target_key_file``,
+``pindah_target_known_hosts`` (default: the source's user, key and known_hosts file).
 """
 
 from __future__ import annotations
@@ -71,9 +71,10 @@ class MigrationSpec(_Frozen):
     services: tuple[ServiceSpec, ...]
     data_dirs: tuple[str, ...]
     target_user: str
+    target_port: int = Field(default=22, ge=1, le=65535)
     target_key_file: str | None
     target_known_hosts_file: str | None
-    python_interpreter: str = "auto_silent"
+    python_interpreter: str = "/usr/bin/python3"
 
     @field_validator("data_dirs")
     @classmethod
@@ -101,9 +102,10 @@ def spec_from_host(host: InventoryHostLike, *, source: str = "inventory") -> Mig
             services=tuple(ServiceSpec.model_validate(s) for s in hv.get("pindah_services") or ()),
             data_dirs=tuple(str(d) for d in hv.get("pindah_data_dirs") or ()),
             target_user=str(hv.get("pindah_target_user") or host.user or "root"),
+            target_port=int(hv.get("pindah_target_port") or 22),
             target_key_file=_opt(hv.get("pindah_target_key_file")) or key,
             target_known_hosts_file=_opt(hv.get("pindah_target_known_hosts")) or kh,
-            python_interpreter=str(hv.get("ansible_python_interpreter") or "auto_silent"),
+            python_interpreter=str(hv.get("ansible_python_interpreter") or "/usr/bin/python3"),
         )
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -142,6 +144,8 @@ def connection_vars(endpoint: SshEndpoint, python: str) -> dict[str, Any]:
     hv: dict[str, Any] = {
         "ansible_host": endpoint.address, "ansible_port": endpoint.port, "ansible_user": endpoint.user,
         "ansible_python_interpreter": python,
+        # interpreter discovery ("auto") prefers the system python over versioned shims on PATH
+        "ansible_interpreter_python_fallback": ["/usr/bin/python3", "python3"],
         "ansible_ssh_common_args": shlex.join(ssh_options(None, endpoint.known_hosts_file)),
     }
     if endpoint.key_file:
@@ -150,5 +154,5 @@ def connection_vars(endpoint: SshEndpoint, python: str) -> dict[str, Any]:
 
 
 def target_endpoint(spec: MigrationSpec, address: str) -> SshEndpoint:
-    return SshEndpoint(address=address, port=22, user=spec.target_user, key_file=spec.target_key_file,
+    return SshEndpoint(address=address, port=spec.target_port, user=spec.target_user, key_file=spec.target_key_file,
                        known_hosts_file=spec.target_known_hosts_file)

@@ -19,6 +19,7 @@ options:
   subnet_id: {type: str, required: true}
   image_id: {type: str, required: true}
   instance_type: {type: str, default: t3.micro}
+  ssh_port: {type: int, default: 22}
   known_hosts: {type: path, required: false}
   wait_timeout: {type: int, default: 120}
 """
@@ -69,23 +70,24 @@ def _wait_running(ec2, instance_id, deadline):
         time.sleep(0.5)
 
 
-def _answers_ssh(address, known_hosts):
+def _answers_ssh(address, port, known_hosts):
     try:
-        with socket.create_connection((address, 22), timeout=2):
+        with socket.create_connection((address, port), timeout=2):
             pass
     except OSError:
         return False
     if not known_hosts:
         return True
-    found = subprocess.run(["ssh-keygen", "-F", address, "-f", known_hosts],  # noqa: S603,S607
+    name = address if port == 22 else f"[{address}]:{port}"
+    found = subprocess.run(["ssh-keygen", "-F", name, "-f", known_hosts],  # noqa: S603,S607
                            capture_output=True, check=False)
     return found.returncode == 0
 
 
-def _wait_ssh(address, known_hosts, deadline):
-    while not _answers_ssh(address, known_hosts):
+def _wait_ssh(address, port, known_hosts, deadline):
+    while not _answers_ssh(address, port, known_hosts):
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{address}:22 did not answer (or its host key is not known) in time")
+            raise TimeoutError(f"{address}:{port} did not answer (or its host key is not known) in time")
         time.sleep(0.5)
 
 
@@ -98,6 +100,7 @@ def main():
         "subnet_id": {"type": "str", "required": True},
         "image_id": {"type": "str", "required": True},
         "instance_type": {"type": "str", "default": "t3.micro"},
+        "ssh_port": {"type": "int", "default": 22},
         "known_hosts": {"type": "path", "required": False},
         "wait_timeout": {"type": "int", "default": 120},
     }, supports_check_mode=False)
@@ -116,7 +119,7 @@ def main():
         if created:
             instance = _create(ec2, params)
         desc = _wait_running(ec2, instance["InstanceId"], deadline)
-        _wait_ssh(desc["PrivateIpAddress"], params.get("known_hosts"), deadline)
+        _wait_ssh(desc["PrivateIpAddress"], params["ssh_port"], params.get("known_hosts"), deadline)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
         module.fail_json(msg=f"EC2 API at {params['endpoint_url']} failed: {exc}")
     except TimeoutError as exc:
