@@ -37,6 +37,7 @@ def facts_from_sections(name: str, address: str, sections: dict[str, Section],
         except (ValueError, IndexError, KeyError) as exc:
             completeness[probe] = Completeness.FAILED
             errors.append(_parse_error(probe, f"{type(exc).__name__}: {exc}"))
+        _blame_command(sections.get(probe), errors)
     _add_sockets(sections, values, completeness, errors)
     return HostFacts(name=name, address=address, reachable=True, completeness=completeness,
                      errors=tuple(errors), collected_at=collected_at or datetime.now(UTC), **values)
@@ -47,6 +48,16 @@ def _text(sections: dict[str, Section], probe: str) -> str:
     if section is None:
         raise DiscoveryError(f"the {probe} probe printed no output section (script cut short?)")
     return section.text
+
+
+def _blame_command(section: Section | None, errors: list[FactError]) -> None:
+    """A probe that failed to parse AND exited non-zero failed as a command, not as a parser."""
+    if section is None or not errors or errors[-1].fact != section.name or section.exit_status in (0, None):
+        return
+    last = errors.pop()
+    errors.append(FactError(fact=last.fact, category=FailureCategory.COMMAND.value,
+                            message=f"exited {section.exit_status}: {last.message}",
+                            hint=HINTS[FailureCategory.COMMAND]))
 
 
 def _parse_error(probe: str, message: str) -> FactError:

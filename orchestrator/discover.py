@@ -61,12 +61,12 @@ def discover(ws: Workspace, inventory_path: Path, *, limit: str | None = None, f
     """
     if forks < 1:
         raise InputError("--forks must be at least 1", source="--forks", hint="e.g. --forks 20")
-    targets = plan_targets(ws, inventory_path.resolve(), limit, known_hosts)
+    targets = plan_targets(ws, inventory_path, limit, known_hosts)
     options = SshOptions(accept_new_host_keys=accept_new, timeout=timeout,
                          deadline=host_deadline(timeout))
     facts = probe_all(targets, options, forks, progress_callback, connector)
     with Store.open(ws.db_path, create=True) as store:
-        snapshot_id = store.save_snapshot(facts, source=str(inventory_path))
+        snapshot_id = store.save_snapshot(facts, source=str(inventory_path.resolve()))
     return DiscoveryResult(snapshot_id=snapshot_id, facts=tuple(facts))
 
 

@@ -81,7 +81,7 @@ def discover_command(  # noqa: PLR0917 (typer options)
     """Probe the inventory's hosts over SSH and store one discovery snapshot."""
     logging.getLogger("paramiko").setLevel(logging.CRITICAL)  # failures are reported as data, not tracebacks
     ws = workspace(ctx)
-    path = inventory if inventory.is_absolute() else Path.cwd() / inventory
+    path = inventory  # relative paths are relative to the current directory
     with _Reporter(_count_hosts(path, limit), quiet=as_json) as reporter:
         result = discover(ws, path, limit=limit, forks=forks, known_hosts=known_hosts,
                           accept_new=accept_new, timeout=timeout, progress_callback=reporter)

@@ -94,3 +94,12 @@ def test_a_broken_probe_is_a_fact_error_not_an_exception() -> None:
     assert facts.completeness["cpu"] == "failed" and facts.completeness["os"] == "complete"
     assert facts.completeness["listening"] == "failed"
     assert {e.fact for e in facts.errors} == {"cpu", "sockets"}
+
+
+def test_a_failed_command_is_blamed_as_command() -> None:
+    sections = {"memory": Section("memory", 1, ""), "sockets": Section("sockets", 0, "%% ss\n")}
+    facts = facts_from_sections("h1", "10.0.0.1", sections)
+    memory = next(e for e in facts.errors if e.fact == "memory")
+    assert memory.category == "command" and "exited 1" in memory.message
+    assert next(e for e in facts.errors if e.fact == "os").category == "protocol"
+    assert facts.completeness["listening"] == "complete"
