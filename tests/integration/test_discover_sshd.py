@@ -21,6 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from discovery.collect import probe_host
+from discovery.errors import ConnectTimeout
 from discovery.transport import KnownHostsFile, ParamikoTransport, SshOptions, SshTarget
 from orchestrator.cli import app
 from orchestrator.discover import discover
@@ -218,3 +219,15 @@ def test_cli_exit_codes_and_json(sshd: Sshd, tmp_path: Path) -> None:
     assert exported["schema_version"] == 1
     assert {h["name"] for h in exported["hosts"]} == {"web01", "web02", "web03"}
     assert all(h["reachable"] for h in exported["hosts"])
+
+
+def test_watchdog_enforces_the_outside_deadline(sshd: Sshd) -> None:
+    options = SshOptions(timeout=30, deadline=2)
+    transport = ParamikoTransport.connect(sshd.target(), options, KnownHostsFile(sshd.known_hosts))
+    started = time.monotonic()
+    try:
+        with pytest.raises(ConnectTimeout, match="deadline"):
+            transport.run("sleep 20")
+    finally:
+        transport.close()
+    assert time.monotonic() - started < 6
