@@ -1,0 +1,178 @@
+"""Bring the lab estate up and down: the I/O shell around the pure topology."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestrator.errors import LabError
+from orchestrator.lab import hosts as labhosts
+from orchestrator.lab import layers, netns, outputs
+from orchestrator.lab.manifest import (
+    MANIFEST_NAME,
+    LabCloud,
+    LabHost,
+    LabManifest,
+    LabPaths,
+    load_manifest,
+    write_manifest,
+)
+from orchestrator.lab.topology import build_topology
+
+PIDS_FILE = "pids.json"
+WORKERS = 12
+
+
+@dataclass(frozen=True)
+class LabContext:
+    state_dir: Path
+    tag: str
+    subnet: str
+    python: str
+
+    @property
+    def bridge(self) -> str:
+        return netns.bridge_name(self.tag)
+
+    @property
+    def private_key(self) -> Path:
+        return self.state_dir / "id_ed25519"
+
+    @property
+    def authorized_keys(self) -> Path:
+        return self.state_dir / "authorized_keys"
+
+    @property
+    def known_hosts(self) -> Path:
+        return self.state_dir / "known_hosts"
+
+    def host_dir(self, name: str) -> Path:
+        return self.state_dir / "hosts" / name
+
+
+def context(state_dir: Path, subnet: str) -> LabContext:
+    state = state_dir.resolve()
+    return LabContext(state, netns.lab_tag(state), subnet, sys.executable)
+
+
+def record_pid(state_dir: Path, key: str, pid: int) -> None:
+    """Remember a process the lab started, at once, so 'lab down' finds it even after a crash."""
+    path = state_dir / PIDS_FILE
+    pids = json.loads(path.read_text()) if path.exists() else {}
+    pids[key] = pid
+    path.write_text(json.dumps(pids, indent=1) + "\n")
+
+
+def preflight(ctx: LabContext) -> None:
+    if os.geteuid() != 0:
+        raise LabError("the lab needs root (network and mount namespaces)", hint="run 'sudo pindah lab up'")
+    for tool in ("ip", "unshare", "mount", labhosts.SSHD):
+        if shutil.which(tool) is None:
+            raise LabError(f"{tool} is not installed", hint="install iproute2, util-linux and openssh-server")
+    used = netns.subnet_in_use(ctx.subnet, ctx.bridge)
+    if used:
+        raise LabError(f"subnet {ctx.subnet} is already routed ({used})",
+                       hint="choose another --subnet, or 'pindah lab down' the lab that uses it")
+
+
+def boot_host(ctx: LabContext, slot: str, host: LabHost, etc_hosts: list[tuple[str, str]]) -> tuple[int, str]:
+    """Layers, keys, netns and sshd for one host; returns (sshd pid, public host key)."""
+    hdir = ctx.host_dir(host.name)
+    hdir.mkdir(parents=True, exist_ok=True)
+    (hdir / "slot").write_text(slot + "\n")
+    layers.write_layers(hdir, host, etc_hosts, ctx.python)
+    public = labhosts.generate_key(hdir / "ssh_host_ed25519_key", f"root@{host.hostname}")
+    (hdir / "sshd_config").write_text(labhosts.sshd_config(hdir, host, ctx.authorized_keys))
+    ns = netns.create_host_net(ctx.tag, slot, host.address, ctx.subnet)
+    return labhosts.start_host(hdir, ns, host, ctx.python), public
+
+
+def boot_hosts(ctx: LabContext, hosts: tuple[LabHost, ...]) -> dict[str, tuple[int, str]]:
+    etc_hosts = [(h.hostname, h.address) for h in hosts]
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        futures = {h.name: pool.submit(boot_host, ctx, str(i), h, etc_hosts) for i, h in enumerate(hosts)}
+        return {name: f.result() for name, f in futures.items()}
+
+
+def write_outputs(ctx: LabContext, hosts: tuple[LabHost, ...], keys: dict[str, str]) -> LabPaths:
+    paths = LabPaths(state_dir=str(ctx.state_dir), inventory=str(ctx.state_dir / "inventory.yml"),
+                     known_hosts=str(ctx.known_hosts), manifest=str(ctx.state_dir / MANIFEST_NAME),
+                     private_key=str(ctx.private_key), servers_csv=str(ctx.state_dir / "servers.csv"))
+    with ctx.known_hosts.open("a", encoding="utf-8") as fh:
+        fh.writelines(outputs.known_hosts_line(h.address, keys[h.name]) for h in hosts)
+    Path(paths.inventory).write_text(outputs.inventory(hosts, ctx.private_key, ctx.known_hosts))
+    Path(paths.servers_csv).write_text(outputs.servers_csv(hosts))
+    return paths
+
+
+def existing(state_dir: Path) -> LabManifest | None:
+    """The manifest of the lab up in ``state_dir``, or None."""
+    if not (state_dir / MANIFEST_NAME).exists():
+        return None
+    return load_manifest(state_dir)
+
+
+def lab_up(state_dir: Path, hosts: int, seed: int = 7, subnet: str = "10.213.0.0/16",
+           *, cloud: bool = True) -> LabManifest:
+    """Build the estate (idempotent for the same hosts/seed/subnet); raise LabError if another lab is up."""
+    current = existing(state_dir)
+    if current is not None:
+        if (current.host_count, current.seed, current.subnet) == (hosts, seed, subnet):
+            return current
+        raise LabError(f"a lab is already up in {state_dir} ({current.host_count} hosts, seed {current.seed}, "
+                       f"subnet {current.subnet})", hint="run 'pindah lab down' first")
+    ctx = context(state_dir, subnet)
+    lab_down(state_dir)  # leftovers of a crashed 'lab up'
+    preflight(ctx)
+    topology = build_topology(seed, hosts, subnet)
+    try:
+        return _build(ctx, topology, seed, cloud)
+    except BaseException as exc:
+        lab_down(state_dir)
+        if isinstance(exc, LabError):
+            raise
+        raise LabError(f"lab up failed: {exc}", hint="the half-built lab was removed; fix the cause and retry") \
+            from exc
+
+
+def _build(ctx: LabContext, topology: tuple[LabHost, ...], seed: int, cloud: bool) -> LabManifest:
+    ctx.state_dir.mkdir(parents=True, exist_ok=True)
+    client = labhosts.generate_key(ctx.private_key, "pindah-lab")
+    ctx.authorized_keys.write_text(client + "\n")
+    ctx.known_hosts.write_text("")
+    netns.create_bridge(ctx.bridge, ctx.subnet)
+    booted = boot_hosts(ctx, topology)
+    pids = {f"sshd:{name}": pid for name, (pid, _) in booted.items()}
+    paths = write_outputs(ctx, topology, {name: key for name, (_, key) in booted.items()})
+    lab_cloud: LabCloud | None = None
+    if cloud:
+        from orchestrator.lab import cloud as labcloud
+        lab_cloud, cloud_pids = labcloud.start_cloud(ctx)
+        pids.update(cloud_pids)
+    manifest = LabManifest(seed=seed, host_count=len(topology), subnet=ctx.subnet, bridge=ctx.bridge,
+                           hosts=topology, cloud=lab_cloud, paths=paths, pids=pids)
+    write_manifest(ctx.state_dir, manifest)
+    return manifest
+
+
+def lab_down(state_dir: Path) -> None:
+    """Stop everything the lab started (by PID and by namespace), delete its devices and its state dir."""
+    state = state_dir.resolve()
+    tag = netns.lab_tag(state)
+    pids_path = state / PIDS_FILE
+    if pids_path.exists():
+        from orchestrator.lab import cloud as labcloud
+        labcloud.stop_processes(json.loads(pids_path.read_text()))
+    namespaces = netns.lab_netns(tag)
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        list(pool.map(labhosts.kill_netns, namespaces))
+        list(pool.map(lambda ns: netns.run(["ip", "netns", "del", ns], check=False), namespaces))
+    for link in netns.lab_links(tag):
+        netns.delete_link(link)
+    if state.exists():
+        shutil.rmtree(state)

@@ -1,0 +1,129 @@
+"""Lab hosts as processes: per-host sshd (plus its services) inside a netns and private mount/UTS namespaces."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from orchestrator.errors import LabError
+from orchestrator.lab import apps, netns
+from orchestrator.lab.manifest import LabHost
+
+SSHD = "/usr/sbin/sshd"
+
+
+def generate_key(path: Path, comment: str) -> str:
+    """Write an OpenSSH ed25519 private key to ``path`` (+ ``.pub``); return the public key line."""
+    key = Ed25519PrivateKey.generate()
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                                serialization.NoEncryption())
+    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    path.touch(mode=0o600)
+    path.write_bytes(private)
+    line = f"{public.decode()} {comment}"
+    path.with_name(path.name + ".pub").write_text(line + "\n")
+    return line
+
+
+def sshd_config(hdir: Path, host: LabHost, authorized_keys: Path) -> str:
+    return f"""# lab host {host.name}
+ListenAddress {host.address}:22
+HostKey {hdir / "ssh_host_ed25519_key"}
+PidFile {hdir / "sshd.pid"}
+AuthorizedKeysFile {authorized_keys}
+StrictModes no
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+MaxStartups 200:30:400
+MaxSessions 50
+UseDNS no
+PrintMotd no
+PrintLastLog no
+AcceptEnv LANG LC_*
+SetEnv OMP_NUM_THREADS={host.cpu_count}
+Subsystem sftp internal-sftp
+"""
+
+
+def boot_script(hdir: Path, host: LabHost, python: str) -> str:
+    q = shlex.quote
+    h = str(hdir)
+    mounts = [
+        f"mount -t overlay lab-etc -o lowerdir={h}/layer/etc:/etc,upperdir={h}/etc-upper,workdir={h}/etc-work /etc",
+        f"mount -t overlay lab-usrlib -o lowerdir={h}/layer/usrlib:/usr/lib /usr/lib",
+        f"mount --bind {h}/proc/cpuinfo /proc/cpuinfo",
+        f"mount --bind {h}/proc/meminfo /proc/meminfo",
+        f"mount --bind {h}/proc/partitions /proc/partitions",
+        f"mount --bind {h}/proc/cpu-online /sys/devices/system/cpu/online",
+        f"mount --bind {h}/sysblock/block /sys/block",
+        f"mount --bind {h}/sysblock/dev-block /sys/dev/block",
+        f"mount --bind {h}/srv /srv",
+        f"mount --bind {h}/run /run",
+        f"mount --bind {h}/log /var/log",
+        f"mount -t overlay lab-root -o lowerdir=/root,upperdir={h}/root-upper,workdir={h}/root-work /root",
+    ]
+    return "\n".join([
+        "set -e", *mounts, "mkdir -p /run/sshd", f"hostname {q(host.hostname)}",
+        f"{q(python)} -I -S {q(apps.__file__)} boot /etc/pindah-lab/services.json >/var/log/lab-boot.log 2>&1"
+        " || true",
+        f"exec {SSHD} -f {q(h)}/sshd_config -E {q(h)}/sshd.log",
+    ]) + "\n"
+
+
+def start_host(hdir: Path, ns: str, host: LabHost, python: str) -> int:
+    """Start the host's services and sshd inside ``ns``; return sshd's PID."""
+    (hdir / "boot.sh").write_text(boot_script(hdir, host, python))
+    proc = subprocess.run(
+        ["ip", "netns", "exec", ns, "unshare", "--mount", "--uts", "--propagation", "private",
+         "sh", str(hdir / "boot.sh")], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise LabError(f"host {host.name}: boot failed (exit {proc.returncode}): {proc.stderr.strip()[-400:]}",
+                       hint=f"see {hdir}/sshd.log; 'pindah lab down' cleans up")
+    return read_pid(hdir / "sshd.pid", host.name)
+
+
+def read_pid(path: Path, what: str, timeout: float = 5.0) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            return int(path.read_text().strip())
+        except (OSError, ValueError):
+            time.sleep(0.02)
+    raise LabError(f"{what}: no pid in {path}", hint="see the log next to it")
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def kill_netns(ns: str) -> None:
+    """Stop every process in the namespace (sshd, its session children, services)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        pids = netns.netns_pids(ns)
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + 2.0
+        while pids and time.monotonic() < deadline:
+            pids = [p for p in pids if alive(p)]
+            time.sleep(0.02)
+        if not pids:
+            return

@@ -1,0 +1,63 @@
+"""The shared lab for integration tests: one session-scoped estate on its own subnet."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from orchestrator.lab import LabManifest, lab_down, lab_up
+from orchestrator.workspace import Workspace, init_workspace
+
+LAB_SUBNET = "10.214.0.0/16"
+LAB_HOSTS = 10
+LAB_SEED = 11
+
+
+@dataclass(frozen=True)
+class Lab:
+    workspace: Workspace
+    manifest: LabManifest
+
+    @property
+    def state_dir(self) -> Path:
+        return self.workspace.lab_dir
+
+
+def lab_unavailable() -> str | None:
+    """Why the lab cannot run here, or None."""
+    if os.geteuid() != 0:
+        return "the lab needs root"
+    for tool in ("ip", "unshare"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed"
+    if not Path("/usr/sbin/sshd").exists():
+        return "openssh-server (/usr/sbin/sshd) is not installed"
+    if not Path("/run/netns").exists() and not os.access("/run", os.W_OK):
+        return "ip netns unavailable"
+    return None
+
+
+@pytest.fixture
+def lab_capable() -> None:
+    """Skip unless this machine can run a lab (for tests that build their own)."""
+    reason = lab_unavailable()
+    if reason:
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    reason = lab_unavailable()
+    if reason:
+        pytest.skip(reason)
+    ws = init_workspace(tmp_path_factory.mktemp("labws"))
+    try:
+        manifest = lab_up(ws.lab_dir, LAB_HOSTS, seed=LAB_SEED, subnet=LAB_SUBNET)
+        yield Lab(ws, manifest)
+    finally:
+        lab_down(ws.lab_dir)
