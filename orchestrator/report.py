@@ -14,10 +14,12 @@ from orchestrator.errors import WorkspaceError
 from orchestrator.plan import Plan, load_plan
 from orchestrator.planner.markdown import md_cell, md_table, wave_storage_gb
 from orchestrator.planning import newest_plan
+from orchestrator.runner.states import ServerState
 from orchestrator.store import Store
 from orchestrator.workspace import Workspace
 
-FAILED_STATES = frozenset({"failed", "rolled_back", "rollback_failed"})
+FAILED_STATES = frozenset({ServerState.FAILED.value})
+STATE_ORDER = {state.value: i for i, state in enumerate(ServerState)}
 ERROR_TAIL = 300
 
 
@@ -101,7 +103,7 @@ def _runs(runs: tuple[RunRow, ...]) -> list[str]:
     lines = ["## Run state", ""]
     if not runs:
         return [*lines, "no runs yet", ""]
-    states = sorted({r.state for r in runs})
+    states = sorted({r.state for r in runs}, key=lambda s: (STATE_ORDER.get(s, len(STATE_ORDER)), s))
     per_wave: dict[tuple[str, int], Counter[str]] = {}
     for row in runs:
         per_wave.setdefault((row.plan_id, row.wave), Counter())[row.state] += 1

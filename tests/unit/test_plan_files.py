@@ -104,3 +104,30 @@ def test_example_plan_is_what_the_code_produces(ws: Workspace) -> None:
     committed_md = REPO / "plans" / "example.md"
     assert _strip_created(committed_yaml.read_text()) == _strip_created(produced.yaml_path.read_text())
     assert _strip_created(committed_md.read_text()) == _strip_created(produced.markdown_path.read_text())
+
+
+def test_plan_from_discovered_hosts_uses_observed_connections(tmp_path: Path) -> None:
+    from discovery.facts import Connection, HostFacts
+
+    workspace = init_workspace(tmp_path / "disc")
+
+    def out(remote: str, port: int) -> Connection:
+        return Connection(local_address="10.1.0.1", local_port=40000, remote_address=remote, remote_port=port,
+                          direction="outbound")
+
+    app_host = HostFacts(name="app", address="10.1.0.1", reachable=True,
+                         connections=(out("10.1.0.2", 5432), out("10.1.0.2", 5432), out("203.0.113.9", 443)))
+    hosts = [app_host, HostFacts(name="db", address="10.1.0.2", reachable=True),
+             HostFacts(name="solo", address="10.1.0.3", reachable=True)]
+    with Store.open(workspace.db_path) as store:
+        store.save_snapshot(hosts, source="test")
+    plan = create_plan(workspace, plan_id="d1", max_wave_servers=2, now=NOW).plan
+    assert [(d.source, d.target, d.port, d.weight, d.kind) for d in plan.dependencies] == [
+        ("app", "db", 5432, 2.0, "observed")]
+    assert plan.server("app").application == plan.server("db").application == "app-app"
+    assert plan.server("app").wave == plan.server("db").wave != plan.server("solo").wave
+    with Store.open(workspace.db_path) as store:
+        store.upsert_servers([("solo", {"application": "tools"})])
+    again = create_plan(workspace, plan_id="d2", max_wave_servers=2, now=NOW).plan
+    assert again.input_digest != plan.input_digest
+    assert again.server("solo").application == "tools"
