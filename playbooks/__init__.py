@@ -1,0 +1,1 @@
+"""The migration playbooks, shipped as package data (see orchestrator.runner.shipped)."""

@@ -9,9 +9,9 @@ from typing import Any
 from orchestrator.cloud import CloudSettings, load_cloud_settings
 from orchestrator.errors import RunError
 from orchestrator.plan import load_plan
-from orchestrator.playbooks import playbooks_dir
 from orchestrator.runner.engine import WaveEngine, WaveObserver, WaveRequest, WaveResult
 from orchestrator.runner.playbook import AnsibleRunnerPlaybooks, PlaybookRunner
+from orchestrator.runner.shipped import playbooks_dir
 from orchestrator.runner.states import ServerState
 from orchestrator.runner.targets import specs_for_servers
 from orchestrator.store import Store

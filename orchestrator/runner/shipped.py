@@ -1,4 +1,8 @@
-"""Locating the shipped Ansible playbooks (package ``orchestrator.playbooks``, folder ``playbooks/``)."""
+"""Locating the shipped Ansible playbooks: package ``orchestrator.playbooks`` (the repo's ``playbooks/``).
+
+This lives here, not in ``orchestrator/playbooks.py``: a module of that name would be shadowed by the
+shipped package in an installed wheel.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ def playbooks_dir() -> Path:
         candidates.append(Path(str(found)))
     except (ModuleNotFoundError, TypeError):
         pass
-    candidates.append(Path(__file__).resolve().parent.parent / "playbooks")
+    candidates.append(Path(__file__).resolve().parents[2] / "playbooks")
     for candidate in candidates:
         if (candidate / PHASE_PLAYBOOKS[0]).is_file():
             return candidate

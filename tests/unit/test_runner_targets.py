@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import pytest
+
+from orchestrator.errors import InputError, RunError
+from orchestrator.inventory import InventoryHost
+from orchestrator.runner.targets import connection_vars, rsync_shell, spec_from_host, specs_for_servers
+
+
+def host(name: str = "web1", **hostvars: object) -> InventoryHost:
+    return InventoryHost(name=name, address="10.1.0.5", port=2222, user="admin", key_file=Path("/keys/id"),
+                         known_hosts_file=Path("/kh/known hosts"), vars=hostvars)
+
+
+def test_spec_from_inventory_vars() -> None:
+    spec = spec_from_host(host(pindah_services=[{"name": "nginx", "port": 80}],
+                               pindah_data_dirs=["/srv/www/", "/var/lib/app"], pindah_target_user="root"))
+    assert [s.name for s in spec.services] == ["nginx"]
+    assert spec.data_dirs == ("/srv/www", "/var/lib/app")
+    assert spec.source.port == 2222 and spec.target_user == "root" and spec.target_port == 22
+    assert spec.target_key_file == "/keys/id" and spec.target_known_hosts_file == "/kh/known hosts"
+
+
+@pytest.mark.parametrize("hostvars", [
+    {"pindah_services": [{"name": "../../bin/sh", "port": 80}]},
+    {"pindah_services": [{"name": "x; rm -rf /", "port": 80}]},
+    {"pindah_services": [{"name": "ok", "port": 70000}]},
+    {"pindah_data_dirs": ["relative/dir"]},
+    {"pindah_data_dirs": ["/srv/../etc"]},
+    {"pindah_data_dirs": ["/"]},
+])
+def test_unsafe_host_vars_are_refused(hostvars: dict[str, object]) -> None:
+    with pytest.raises(InputError):
+        spec_from_host(host(**hostvars))
+
+
+def test_missing_wave_server_is_a_run_error() -> None:
+    with pytest.raises(RunError, match="not in inventory"):
+        specs_for_servers([host("a")], ["a", "b"], source="inv.yml")
+
+
+def test_ssh_always_checks_host_keys_and_quotes_paths() -> None:
+    spec = spec_from_host(host())
+    hv = connection_vars(spec.source, spec.python_interpreter)
+    args = shlex.split(hv["ansible_ssh_common_args"])
+    assert "StrictHostKeyChecking=yes" in args and "UserKnownHostsFile=/kh/known hosts" in args
+    shell = shlex.split(rsync_shell(spec.source.key_file, spec.source.known_hosts_file, 2222))
+    assert shell[:3] == ["ssh", "-p", "2222"] and "UserKnownHostsFile=/kh/known hosts" in shell
+    assert "StrictHostKeyChecking=yes" in shell and shell[-2:] == ["-i", "/keys/id"]
