@@ -59,21 +59,37 @@ class SshOptions:
 
 @dataclass
 class KnownHostsFile:
-    """One known_hosts file shared by all worker threads; appends are serialised."""
+    """One known_hosts file shared by all worker threads: parsed once, appends serialised."""
 
     path: Path
     lock: threading.Lock = field(default_factory=threading.Lock)
+    _keys: paramiko.HostKeys | None = None
 
-    def load_into(self, keys: paramiko.HostKeys) -> None:
-        with self.lock:
+    def _parsed(self) -> paramiko.HostKeys:
+        if self._keys is None:
+            self._keys = paramiko.HostKeys()
             if self.path.is_file():
-                keys.load(str(self.path))
+                self._keys.load(str(self.path))
+        return self._keys
 
-    def append(self, host_entry: str, key: paramiko.PKey) -> None:
+    def load_into(self, keys: paramiko.HostKeys, entry: str) -> None:
+        """Copy the known keys of ``entry`` (``host`` or ``[host]:port``) into ``keys``."""
         with self.lock:
+            found = self._parsed().lookup(entry)
+        for key_type, key in (found or {}).items():
+            keys.add(entry, key_type, key)
+
+    def append(self, entry: str, key: paramiko.PKey) -> None:
+        with self.lock:
+            self._parsed().add(entry, key.get_name(), key)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a", encoding="utf-8") as fh:
-                fh.write(f"{host_entry} {key.get_name()} {key.get_base64()}\n")
+                fh.write(f"{entry} {key.get_name()} {key.get_base64()}\n")
+
+
+def host_key_entry(address: str, port: int) -> str:
+    """The known_hosts name of a host: ``address`` on port 22, else ``[address]:port``."""
+    return address if port == 22 else f"[{address}]:{port}"
 
 
 class _Policy(paramiko.MissingHostKeyPolicy):
@@ -142,7 +158,7 @@ class ParamikoTransport:
 
     def _connect(self) -> None:
         target, opts = self.target, self.options
-        self.known.load_into(self._client.get_host_keys())
+        self.known.load_into(self._client.get_host_keys(), host_key_entry(target.address, target.port))
         self._client.set_missing_host_key_policy(_Policy(self.known, opts.accept_new_host_keys, target.name))
         self._sock = _open_socket(target, opts.timeout)
         try:

@@ -91,6 +91,7 @@ def discover_command(  # noqa: PLR0917 (typer options)
     else:
         _render(result, time.monotonic() - reporter.started)
     if result.failed:
+        _print_failures(result)
         raise typer.Exit(EXIT_SOME_FAILED)
 
 
@@ -103,14 +104,16 @@ def _render(result: DiscoveryResult, elapsed: float) -> None:
         table.add_row(*_row(facts))
     out.print(table)
     out.print(f"{len(result.facts)} hosts in {elapsed:.1f}s, {len(result.failed)} failed")
-    if result.failed:
-        err = err_console()
-        for facts in result.failed:
-            item = failure_summary(facts)
-            err.print(f"[red]failed:[/] {escape(facts.name)} ({escape(facts.address)}): "
-                      f"{escape(str(item['category']))}: {escape(str(item['message']))}")
-            if item["hint"]:
-                err.print(f"  [yellow]hint:[/] {escape(str(item['hint']))}")
+
+
+def _print_failures(result: DiscoveryResult) -> None:
+    err = err_console()
+    for facts in result.failed:
+        item = failure_summary(facts)
+        err.print(f"[red]failed:[/] {escape(facts.name)} ({escape(facts.address)}): "
+                  f"{escape(str(item['category']))}: {escape(str(item['message']))}")
+        if item["hint"]:
+            err.print(f"  [yellow]hint:[/] {escape(str(item['hint']))}")
 
 
 def _row(facts: HostFacts) -> list[str]:
