@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import csv
 import io
+import ipaddress
 import math
+import re
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +33,9 @@ ENVIRONMENTS = ("prod", "nonprod")
 CRITICALITIES = ("low", "medium", "high", "critical")
 ROLES = ("shared-service",)
 MAX_REPORTED = 50
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+DNS_RE = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$")
 
 
 class ImportedServer(BaseModel):
@@ -172,6 +177,30 @@ def _float(value: str, column: str, *, positive: bool = False) -> float:
     return number
 
 
+def _name(value: str) -> str:
+    if not NAME_RE.match(value):
+        raise ValueError(f"name {value!r} must start with a letter or digit and hold only letters, digits, "
+                         "'.', '_' or '-'")
+    return value
+
+
+def _address(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        if DNS_RE.match(value) and not value.replace(".", "").isdigit():
+            return value.lower()
+    raise ValueError(f"address must be an IP address or a DNS name, got {value!r}")
+
+
+def _text(column: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            raise ValueError(f"{column} contains control characters")
+        return value
+    return check
+
+
 def _enum(value: str, column: str, allowed: tuple[str, ...]) -> str:
     if value.lower() not in allowed:
         raise ValueError(f"{column} must be one of {'|'.join(allowed)} (or empty), got {value!r}")
@@ -179,6 +208,9 @@ def _enum(value: str, column: str, allowed: tuple[str, ...]) -> str:
 
 
 _SERVER_FIELDS: dict[str, Callable[[str], Any]] = {
+    "name": _name,
+    "address": _address,
+    **{column: _text(column) for column in ("application", "site", "agency", "os")},
     "environment": lambda v: _enum(v, "environment", ENVIRONMENTS),
     "criticality": lambda v: _enum(v, "criticality", CRITICALITIES),
     "role": lambda v: _enum(v, "role", ROLES),

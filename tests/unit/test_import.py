@@ -146,3 +146,19 @@ def test_cli_import_reports_every_bad_line_and_exits_1(ws: Workspace, tmp_path: 
     result = runner.invoke(app, ["--workspace", str(ws.root), "import", "servers", str(good)])
     assert result.exit_code == 0, result.output
     assert "imported 3 server(s)" in result.output
+
+
+def test_names_addresses_and_text_are_checked() -> None:
+    raw = (b"name,address,site\n"
+           b"good-1.x,10.0.0.1,jkt\n"        # 2 fine
+           b"bad name,10.0.0.2,jkt\n"        # 3 space in name
+           b"$(reboot),10.0.0.3,jkt\n"       # 4 shell metacharacters
+           b"c,not an address,jkt\n"         # 5 bad address
+           b"d,db.Example.go.id,jkt\n"       # 6 fine, a DNS name
+           b"e,::1,\"a\x07b\"\n"             # 7 control character in site
+           b"f,300.1.1.1,x\n")               # 8 looks like an IP address but is not one
+    with pytest.raises(CsvImportError) as info:
+        parse_servers(raw, "s.csv")
+    assert info.value.lines == [3, 4, 5, 7, 8]
+    good = parse_servers(b"name,address\nd,db.Example.go.id\ne,::1\n", "s.csv")
+    assert [s.address for s in good] == ["db.example.go.id", "::1"]
