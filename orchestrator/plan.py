@@ -60,6 +60,15 @@ class PlanDependency(Frozen):
     kind: str  # "observed" | "declared"
 
 
+class ExternalDependency(Frozen):
+    """Outbound connections from a planned server to an address that is no known server."""
+
+    source: str
+    address: str
+    port: int
+    count: int
+
+
 class Plan(Frozen):
     schema_version: int = PLAN_SCHEMA_VERSION
     id: str
@@ -73,6 +82,7 @@ class Plan(Frozen):
     dependencies: tuple[PlanDependency, ...]
     cross_wave_weight: float
     notes: tuple[str, ...] = ()
+    external: tuple[ExternalDependency, ...] = ()
 
     def wave(self, index: int) -> Wave:
         for wave in self.waves:

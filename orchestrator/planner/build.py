@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from orchestrator.errors import PlanError
-from orchestrator.plan import Application, Plan, PlanDependency, PlannedServer, Wave, validate_plan_id
+from orchestrator.plan import (
+    Application,
+    ExternalDependency,
+    Plan,
+    PlanDependency,
+    PlannedServer,
+    Wave,
+    validate_plan_id,
+)
 from orchestrator.planner.grouping import Group, dependency_graph, group_servers, shared_services
 from orchestrator.planner.inputs import SHARED_ROLE, PlannerInputs, ServerInput
 from orchestrator.planner.waves import SHARED_POLICY, Schedule, app_weights, schedule
@@ -38,6 +46,8 @@ def build_plan(inputs: PlannerInputs, *, plan_id: str, max_wave_servers: int, cr
                                           kind=e.kind) for e in inputs.edges),
         cross_wave_weight=round(cross, 6),
         notes=_notes(shared, sched, max_wave_servers),
+        external=tuple(ExternalDependency(source=x.source, address=x.address, port=x.port, count=x.count)
+                       for x in inputs.external),
     )
 
 

@@ -68,6 +68,14 @@ def render_plan_markdown(plan: Plan) -> str:
                           [(s, sw, t, tw, p, f"{w:g}", k) for s, sw, t, tw, p, w, k in cross])
     else:
         lines.append("none")
+    lines += ["", "## Connections to addresses outside the estate", ""]
+    if plan.external:
+        wave_of = {s.name: s.wave for s in plan.servers}
+        lines += md_table(["server", "wave", "remote address", "port", "connections"],
+                          [(x.source, wave_of.get(x.source, ""), x.address, x.port, x.count)
+                           for x in plan.external])
+    else:
+        lines.append("none")
     lines += ["", "## Servers", ""]
     lines += md_table(["server", "address", "application", "wave", "why"],
                       [(s.name, s.address or "", s.application, s.wave, s.reason) for s in plan.servers])

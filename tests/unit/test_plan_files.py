@@ -131,3 +131,5 @@ def test_plan_from_discovered_hosts_uses_observed_connections(tmp_path: Path) ->
     again = create_plan(workspace, plan_id="d2", max_wave_servers=2, now=NOW).plan
     assert again.input_digest != plan.input_digest
     assert again.server("solo").application == "tools"
+    assert [(x.source, x.address, x.port, x.count) for x in plan.external] == [("app", "203.0.113.9", 443, 1)]
+    assert "| app | 1 | 203.0.113.9 | 443 | 1 |" in (workspace.plans_dir / "d1.md").read_text()
