@@ -47,7 +47,8 @@ class CloudSettings(BaseModel):
         return env
 
     def secret_values(self) -> tuple[str, ...]:
-        return tuple(v for v in self.credential_env().values() if v)
+        secret = self.aws_secret_access_key
+        return (secret.get_secret_value(),) if secret is not None else ()
 
 
 def _env_credentials() -> dict[str, str]:

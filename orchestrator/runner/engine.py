@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from orchestrator.runner.events import redact
+from orchestrator.runner.events import redact, secret_env_values
 from orchestrator.runner.playbook import HostOutcome, PhaseRequest, PhaseResult, PlaybookRunner
 from orchestrator.runner.states import PHASES, Phase, RunStatus, ServerState, transition
 from orchestrator.runner.targets import TARGET_SUFFIX, MigrationSpec, connection_vars, rsync_shell, target_endpoint
@@ -77,7 +77,7 @@ class WaveEngine:
         return outcome
 
     def _run_phase(self, wave: _WaveState, phase: Phase, active: Sequence[str]) -> PhaseResult:
-        secrets = tuple(v for v in wave.request.env.values() if v)
+        secrets = secret_env_values(wave.request.env)
 
         def sink(server: str | None, record: dict[str, Any]) -> None:
             self.store.add_event(wave.run_id, server, phase, str(record.get("event", "ansible")),

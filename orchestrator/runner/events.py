@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 MASK = "********"
 SECRET_KEY_RE = re.compile(r"secret|password|passwd|token|credential|private_key|access_key", re.IGNORECASE)
 TAIL_CHARS = 600
+SECRET_ENV_RE = re.compile(r"secret|password|passwd|token", re.IGNORECASE)
 HOST_EVENTS = frozenset({"runner_on_ok", "runner_on_failed", "runner_on_unreachable", "runner_on_skipped",
                          "runner_item_on_failed"})
+
+
+def secret_env_values(env: Mapping[str, str]) -> tuple[str, ...]:
+    """The values of environment variables that hold secrets (not e.g. an access key id)."""
+    return tuple(v for k, v in env.items() if v and SECRET_ENV_RE.search(k))
 
 
 def redact(value: Any, secrets: Iterable[str]) -> Any:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from orchestrator.runner.events import compact, error_text, redact, tail
+from orchestrator.runner.events import compact, error_text, redact, secret_env_values, tail
 from orchestrator.runner.states import Phase
 from orchestrator.runner.targets import TARGET_SUFFIX
 
@@ -111,7 +111,7 @@ class AnsibleRunnerPlaybooks:
 
         pdd = request.workdir / "ansible" / request.phase.value
         pdd.mkdir(parents=True, exist_ok=True, mode=0o700)
-        secrets = tuple(v for v in request.env.values() if v)
+        secrets = secret_env_values(request.env)
         collector = _Collector(secrets, on_event)
         artifacts = pdd / "artifacts"
         result = ansible_runner.run(

@@ -54,7 +54,8 @@ def test_lab_cloud_is_the_fallback(tmp_path: Path) -> None:
         "access_key": "lab", "secret_key": "lab-secret", "subnet_id": "subnet-9", "image_id": "ami-9"}}))
     settings = load_cloud_settings(ws)
     assert settings.subnet_id == "subnet-9" and settings.origin.endswith("lab.json")
-    assert settings.secret_values() == ("lab", "lab-secret")
+    assert settings.secret_values() == ("lab-secret",)
+    assert settings.credential_env() == {"AWS_ACCESS_KEY_ID": "lab", "AWS_SECRET_ACCESS_KEY": "lab-secret"}
 
 
 def test_no_cloud_at_all_has_a_hint(tmp_path: Path) -> None:
