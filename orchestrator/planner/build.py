@@ -45,7 +45,7 @@ def build_plan(inputs: PlannerInputs, *, plan_id: str, max_wave_servers: int, cr
         dependencies=tuple(PlanDependency(source=e.source, target=e.target, port=e.port, weight=e.weight,
                                           kind=e.kind) for e in inputs.edges),
         cross_wave_weight=round(cross, 6),
-        notes=_notes(shared, sched, max_wave_servers),
+        notes=_notes(shared, sched, max_wave_servers, groups),
         external=tuple(ExternalDependency(source=x.source, address=x.address, port=x.port, count=x.count)
                        for x in inputs.external),
     )
@@ -96,10 +96,15 @@ def _origin(server: ServerInput) -> str:
     return f" [{' and '.join(seen)}{unreachable}]" if seen else ""
 
 
-def _notes(shared: dict[str, str], sched: Schedule, max_wave: int) -> tuple[str, ...]:
+def _notes(shared: dict[str, str], sched: Schedule, max_wave: int, groups: list[Group]) -> tuple[str, ...]:
     notes = [f"wave size limit: {max_wave} servers (an application larger than that gets a wave of its own)"]
     if shared:
         notes.append(SHARED_POLICY)
     if sched.oversized:
         notes.append(f"oversized applications (own wave each): {', '.join(sched.oversized)}")
+    inferred = [g.name for g in groups if g.source == "inferred" and g.name in sched.oversized]
+    if inferred:
+        notes.append(f"review: inferred application(s) {', '.join(inferred)} exceed the wave limit; a large "
+                     "connected component is often glued together by a hub that is not marked as a shared "
+                     "service: import the real applications or set role shared-service on the hub")
     return tuple(notes)

@@ -78,9 +78,7 @@ def _check_hard_rules(plan: Plan, inputs: PlannerInputs) -> None:
     assert all(s.reason and s.wave == wave_of[s.name] for s in plan.servers)
 
 
-def _check_expectations(plan: Plan, expect: dict[str, Any]) -> None:
-    wave_of = {s.name: s.wave for s in plan.servers}
-    apps = {a.name: a for a in plan.applications}
+def _check_totals(plan: Plan, expect: dict[str, Any]) -> None:
     if "waves" in expect:
         assert len(plan.waves) == expect["waves"]
     if "wave_sizes" in expect:
@@ -89,6 +87,14 @@ def _check_expectations(plan: Plan, expect: dict[str, Any]) -> None:
         assert list(plan.oversized) == expect["oversized"]
     if "cross_wave_weight" in expect:
         assert plan.cross_wave_weight == expect["cross_wave_weight"]
+    for text in expect.get("note_contains", []):
+        assert any(text in note for note in plan.notes), plan.notes
+
+
+def _check_expectations(plan: Plan, expect: dict[str, Any]) -> None:
+    _check_totals(plan, expect)
+    wave_of = {s.name: s.wave for s in plan.servers}
+    apps = {a.name: a for a in plan.applications}
     for name, members in expect.get("applications", {}).items():
         assert list(apps[name].servers) == members
     for group in expect.get("same_wave", []):
