@@ -79,8 +79,15 @@ class KnownHostsFile:
         for key_type, key in (found or {}).items():
             keys.add(entry, key_type, key)
 
-    def append(self, entry: str, key: paramiko.PKey) -> None:
+    def accept(self, entry: str, key: paramiko.PKey, host: str) -> None:
+        """Record a new key for ``entry``; a key another thread recorded meanwhile must be the same one."""
         with self.lock:
+            known = self._parsed().lookup(entry)
+            if known:
+                if known.get(key.get_name()) == key:
+                    return
+                raise HostKeyMismatch(f"{entry} presented {key.get_name()} {key.fingerprint}, but a different "
+                                      f"key was recorded for it in {self.path} during this run", host=host)
             self._parsed().add(entry, key.get_name(), key)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a", encoding="utf-8") as fh:
@@ -100,7 +107,7 @@ class _Policy(paramiko.MissingHostKeyPolicy):
         if not self.accept_new:
             raise HostKeyUnknown(f"{hostname} presented an unknown {key.get_name()} host key "
                                  f"(fingerprint {key.fingerprint}) not in {self.known.path}", host=self.name)
-        self.known.append(hostname, key)
+        self.known.accept(hostname, key, self.name)
         client.get_host_keys().add(hostname, key.get_name(), key)
 
 

@@ -231,3 +231,34 @@ def test_watchdog_enforces_the_outside_deadline(sshd: Sshd) -> None:
     finally:
         transport.close()
     assert time.monotonic() - started < 6
+
+
+def test_unresolvable_name_is_dns(sshd: Sshd) -> None:
+    target = SshTarget(name="ghost", address="no-such-host.invalid", port=22, user="root")
+    facts = probe_host(target, _options(), KnownHostsFile(sshd.known_hosts))
+    assert facts.errors[0].category == "dns"
+
+
+def test_accept_new_from_many_threads_appends_each_key_once(sshd: Sshd, tmp_path: Path) -> None:
+    known_file = tmp_path / "known_hosts"
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text(f"[web]\nweb[01:08] ansible_host=127.0.0.1 ansible_port={sshd.port} ansible_user=root "
+                         f"ansible_ssh_private_key_file={sshd.client_key}\n")
+    ws = init_workspace(tmp_path / "ws")
+    result = discover(ws, inventory, forks=8, known_hosts=known_file, accept_new=True, timeout=5)
+    assert not result.failed
+    lines = known_file.read_text().splitlines()
+    assert len(lines) == 1 and all(line.startswith(f"[127.0.0.1]:{sshd.port} ") for line in lines)
+    again = discover(ws, inventory, forks=8, known_hosts=known_file, timeout=5)
+    assert not again.failed
+    assert known_file.read_text().splitlines() == lines
+
+
+def test_workspace_known_hosts_is_the_default(sshd: Sshd, tmp_path: Path) -> None:
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text(f"h1 ansible_host=127.0.0.1 ansible_port={sshd.port} ansible_user=root "
+                         f"ansible_ssh_private_key_file={sshd.client_key}\n")
+    ws = init_workspace(tmp_path / "ws")
+    assert discover(ws, inventory, timeout=5).failed[0].errors[0].category == "host_key_unknown"
+    shutil.copy(sshd.known_hosts, ws.known_hosts)
+    assert not discover(ws, inventory, timeout=5).failed
