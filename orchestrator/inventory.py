@@ -70,6 +70,14 @@ def expand_range(pattern: str) -> list[str]:
     return [name for item in items for name in expand_range(head + item + tail)]
 
 
+def _host_names(pattern: str) -> list[tuple[str, dict[str, Any]]]:
+    """Expanded host names; Ansible's ``name:port`` form sets ansible_port (IPv6 needs brackets)."""
+    found = re.fullmatch(r"(\[[^\]]+\]|[^:\[\]]+(?:\[[^\]]+\][^:]*)?):(\d+)", pattern)
+    if found and not found.group(1).startswith("["):
+        return [(name, {"ansible_port": int(found.group(2))}) for name in expand_range(found.group(1))]
+    return [(name, {}) for name in expand_range(pattern)]
+
+
 def load_inventory(path: Path) -> list[InventoryHost]:
     """Every host of the inventory file at ``path`` (YAML or INI), sorted by name."""
     source = str(path)
@@ -129,8 +137,10 @@ def _yaml_group(name: str, body: Any, tree: _Tree) -> None:
     group = tree.group(name)
     group.vars.update(_mapping(body.get("vars"), f"vars of group {name!r}", tree))
     for host, host_vars in _mapping(body.get("hosts"), f"hosts of group {name!r}", tree).items():
-        for expanded in expand_range(host):
-            group.hosts.setdefault(expanded, {}).update(_mapping(host_vars, f"host {host!r}", tree))
+        for expanded, implied in _host_names(host):
+            entry = group.hosts.setdefault(expanded, {})
+            entry.update(implied)
+            entry.update(_mapping(host_vars, f"host {host!r}", tree))
     for child, child_body in _mapping(body.get("children"), f"children of group {name!r}", tree).items():
         group.children.append(child)
         _yaml_group(child, child_body, tree)
@@ -180,8 +190,10 @@ def _ini_line(line: str, section: str, kind: str, tree: _Tree, number: int) -> N
             raise InputError(f"expected key=value after host {words[0]!r}, got {word!r}",
                              source=tree.source, line=number, hint=HINT)
         host_vars[key] = _ini_value(value)
-    for host in expand_range(words[0]):
-        group.hosts.setdefault(host, {}).update(host_vars)
+    for host, implied in _host_names(words[0]):
+        entry = group.hosts.setdefault(host, {})
+        entry.update(implied)
+        entry.update(host_vars)
 
 
 def _ini_value(value: str) -> Any:

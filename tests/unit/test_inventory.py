@@ -157,3 +157,10 @@ def test_known_hosts_from_args_forms(tmp_path: Path) -> None:
     assert known_hosts_from_args("-oUserKnownHostsFile=/b/kh", tmp_path) == Path("/b/kh")
     assert known_hosts_from_args('-o "UserKnownHostsFile /c/kh"', tmp_path) == Path("/c/kh")
     assert known_hosts_from_args("-o StrictHostKeyChecking=no", tmp_path) is None
+
+
+def test_name_colon_port_form(tmp_path: Path) -> None:
+    ini = load_inventory(_write(tmp_path, "hosts", "[web]\nweb[1:2].example:2201\nplain\n"))
+    assert [(h.name, h.port) for h in ini] == [("plain", 22), ("web1.example", 2201), ("web2.example", 2201)]
+    yml = load_inventory(_write(tmp_path, "h.yml", "all:\n  hosts:\n    db.example:2222:\n      ansible_user: u\n"))
+    assert (yml[0].name, yml[0].port, yml[0].user) == ("db.example", 2222, "u")
