@@ -11,6 +11,7 @@ back-off when a peer goes away.
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import json
 import os
@@ -255,6 +256,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.cmd == "boot":
         specs = json.loads(Path(args.spec_file).read_text())
+        gc.freeze()  # the forked services share these pages
         return max([start(spec) for spec in specs], default=0)
     connects = [[h, int(p)] for h, p in (c.rsplit(":", 1) for c in args.connect)]
     return start({"name": args.name, "process": args.process, "port": args.port, "data": args.data,

@@ -157,7 +157,7 @@ def stop_processes(pids: dict[str, int]) -> None:
         for pid in live:
             with contextlib.suppress(OSError):
                 os.killpg(pid, sig)
-        deadline = time.monotonic() + 3.0
+        deadline = time.monotonic() + 1.5
         while live and time.monotonic() < deadline:
             live = [p for p in live if alive(p)]
             time.sleep(0.05)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,7 +17,6 @@ from orchestrator.lab import hosts as labhosts
 from orchestrator.lab import layers, netns, outputs
 from orchestrator.lab.manifest import (
     MANIFEST_NAME,
-    LabCloud,
     LabHost,
     LabManifest,
     LabPaths,
@@ -25,7 +26,7 @@ from orchestrator.lab.manifest import (
 from orchestrator.lab.topology import build_topology
 
 PIDS_FILE = "pids.json"
-WORKERS = 12
+WORKERS = 24
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,9 @@ def record_pid(state_dir: Path, key: str, pid: int) -> None:
 
 
 def preflight(ctx: LabContext) -> None:
+    if not re.fullmatch(r"[A-Za-z0-9._/+-]+", str(ctx.state_dir)):
+        raise LabError(f"the lab's state dir {ctx.state_dir} has characters mount options cannot carry",
+                       hint="use a workspace path of letters, digits, '.', '_', '-', '/' only")
     if os.geteuid() != 0:
         raise LabError("the lab needs root (network and mount namespaces)", hint="run 'sudo pindah lab up'")
     for tool in ("ip", "unshare", "mount", labhosts.SSHD):
@@ -88,12 +92,13 @@ def boot_host(ctx: LabContext, slot: str, host: LabHost, etc_hosts: list[tuple[s
     layers.write_layers(hdir, host, etc_hosts, ctx.python)
     public = labhosts.generate_key(hdir / "ssh_host_ed25519_key", f"root@{host.hostname}")
     (hdir / "sshd_config").write_text(labhosts.sshd_config(hdir, host, ctx.authorized_keys))
-    ns = netns.create_host_net(ctx.tag, slot, host.address, ctx.subnet)
-    return labhosts.start_host(hdir, ns, host, ctx.python), public
+    ns = netns.netns_name(ctx.tag, slot)
+    return labhosts.start_host(hdir, ns, host, ctx.python, ctx.subnet), public
 
 
 def boot_hosts(ctx: LabContext, hosts: tuple[LabHost, ...]) -> dict[str, tuple[int, str]]:
     etc_hosts = [(h.hostname, h.address) for h in hosts]
+    netns.create_host_nets(ctx.tag, [str(i) for i in range(len(hosts))])
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         futures = {h.name: pool.submit(boot_host, ctx, str(i), h, etc_hosts) for i, h in enumerate(hosts)}
         return {name: f.result() for name, f in futures.items()}
@@ -146,14 +151,16 @@ def _build(ctx: LabContext, topology: tuple[LabHost, ...], seed: int, cloud: boo
     ctx.authorized_keys.write_text(client + "\n")
     ctx.known_hosts.write_text("")
     netns.create_bridge(ctx.bridge, ctx.subnet)
-    booted = boot_hosts(ctx, topology)
-    pids = {f"sshd:{name}": pid for name, (pid, _) in booted.items()}
-    paths = write_outputs(ctx, topology, {name: key for name, (_, key) in booted.items()})
-    lab_cloud: LabCloud | None = None
-    if cloud:
+    with ThreadPoolExecutor(max_workers=1) as side:
         from orchestrator.lab import cloud as labcloud
-        lab_cloud, cloud_pids = labcloud.start_cloud(ctx)
-        pids.update(cloud_pids)
+
+        cloud_future = side.submit(labcloud.start_cloud, ctx) if cloud else None
+        try:
+            booted = boot_hosts(ctx, topology)
+        finally:
+            lab_cloud, cloud_pids = cloud_future.result() if cloud_future else (None, {})
+    pids = {f"sshd:{name}": pid for name, (pid, _) in booted.items()} | cloud_pids
+    paths = write_outputs(ctx, topology, {name: key for name, (_, key) in booted.items()})
     manifest = LabManifest(seed=seed, host_count=len(topology), subnet=ctx.subnet, bridge=ctx.bridge,
                            hosts=topology, cloud=lab_cloud, paths=paths, pids=pids)
     write_manifest(ctx.state_dir, manifest)
@@ -169,10 +176,10 @@ def lab_down(state_dir: Path) -> None:
         from orchestrator.lab import cloud as labcloud
         labcloud.stop_processes(json.loads(pids_path.read_text()))
     namespaces = netns.lab_netns(tag)
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        list(pool.map(labhosts.kill_netns, namespaces))
-        list(pool.map(lambda ns: netns.run(["ip", "netns", "del", ns], check=False), namespaces))
-    for link in netns.lab_links(tag):
-        netns.delete_link(link)
+    labhosts.kill_netns(namespaces)
+    netns.batch([f"netns del {ns}" for ns in namespaces])
+    netns.batch([f"link del {link}" for link in netns.lab_links(tag)])
     if state.exists():
-        shutil.rmtree(state)
+        subprocess.run(["rm", "-rf", "--one-file-system", str(state)], check=False)
+    if state.exists():
+        raise LabError(f"could not remove {state}", hint="check for processes still using it, then retry")

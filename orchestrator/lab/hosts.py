@@ -55,7 +55,7 @@ Subsystem sftp internal-sftp
 """
 
 
-def boot_script(hdir: Path, host: LabHost, python: str) -> str:
+def boot_script(hdir: Path, host: LabHost, python: str, subnet: str) -> str:
     q = shlex.quote
     h = str(hdir)
     mounts = [
@@ -73,16 +73,17 @@ def boot_script(hdir: Path, host: LabHost, python: str) -> str:
         f"mount -t overlay lab-root -o lowerdir=/root,upperdir={h}/root-upper,workdir={h}/root-work /root",
     ]
     return "\n".join([
-        "set -e", *mounts, "mkdir -p /run/sshd", f"hostname {q(host.hostname)}",
+        "set -e", f"ip -batch - <<'EOF'\n{netns.inside_config(host.address, subnet)}EOF", *mounts,
+        "mkdir -p /run/sshd", f"hostname {q(host.hostname)}",
         f"{q(python)} -I -S {q(apps.__file__)} boot /etc/pindah-lab/services.json >/var/log/lab-boot.log 2>&1"
         " || true",
         f"exec {SSHD} -f {q(h)}/sshd_config -E {q(h)}/sshd.log",
     ]) + "\n"
 
 
-def start_host(hdir: Path, ns: str, host: LabHost, python: str) -> int:
-    """Start the host's services and sshd inside ``ns``; return sshd's PID."""
-    (hdir / "boot.sh").write_text(boot_script(hdir, host, python))
+def start_host(hdir: Path, ns: str, host: LabHost, python: str, subnet: str) -> int:
+    """Configure ``ns``'s interface, start the host's services and sshd in it; return sshd's PID."""
+    (hdir / "boot.sh").write_text(boot_script(hdir, host, python, subnet))
     proc = subprocess.run(
         ["ip", "netns", "exec", ns, "unshare", "--mount", "--uts", "--propagation", "private",
          "sh", str(hdir / "boot.sh")], capture_output=True, text=True, check=False)
@@ -114,10 +115,10 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def kill_netns(ns: str) -> None:
-    """Stop every process in the namespace (sshd, its session children, services)."""
+def kill_netns(namespaces: list[str]) -> None:
+    """Stop every process in the namespaces (sshd, its session children, services)."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        pids = netns.netns_pids(ns)
+        pids = netns.netns_pids(namespaces)
         for pid in pids:
             with contextlib.suppress(OSError):
                 os.kill(pid, sig)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -62,26 +63,51 @@ def create_bridge(bridge: str, subnet: str) -> None:
     run(["ip", "link", "set", bridge, "up"])
 
 
-def create_host_net(tag: str, slot: str, address: str, subnet: str) -> str:
-    """Namespace + veth for one host; returns the netns name."""
-    ns, veth = netns_name(tag, slot), veth_name(tag, slot)
-    prefix = ipaddress.ip_network(subnet).prefixlen
-    gateway = str(ipaddress.ip_network(subnet).network_address + 1)
-    run(["ip", "netns", "add", ns])
-    run(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns])
-    run(["ip", "link", "set", veth, "master", bridge_name(tag), "up"])
-    script = (f"addr add {address}/{prefix} dev eth0\nlink set eth0 up\nlink set lo up\n"
-              f"route add default via {gateway}\n")
-    proc = subprocess.run(["ip", "-n", ns, "-batch", "-"], input=script, capture_output=True, text=True,
+def create_host_nets(tag: str, slots: list[str]) -> None:
+    """Namespaces and veth pairs (root end on the bridge, ``eth0`` inside) for many hosts, in one ``ip``."""
+    lines = []
+    for slot in slots:
+        ns, veth = netns_name(tag, slot), veth_name(tag, slot)
+        lines += [f"netns add {ns}", f"link add {veth} type veth peer name eth0 netns {ns}",
+                  f"link set {veth} master {bridge_name(tag)} up"]
+    proc = subprocess.run(["ip", "-batch", "-"], input="\n".join(lines) + "\n", capture_output=True, text=True,
                           check=False)
     if proc.returncode != 0:
-        raise LabError(f"configuring {ns} failed: {proc.stderr.strip()[-300:]}", hint="see 'ip netns list'")
-    return ns
+        raise LabError(f"creating lab namespaces failed: {proc.stderr.strip()[-300:]}",
+                       hint="'pindah lab down' removes a half-built lab")
 
 
-def netns_pids(ns: str) -> list[int]:
-    proc = run(["ip", "netns", "pids", ns], check=False)
-    return [int(p) for p in proc.stdout.split() if p.isdigit()]
+def inside_config(address: str, subnet: str) -> str:
+    """``ip -batch`` lines that give a host's ``eth0`` its address, run inside its namespace."""
+    net = ipaddress.ip_network(subnet)
+    return (f"addr add {address}/{net.prefixlen} dev eth0\nlink set eth0 up\nlink set lo up\n"
+            f"route add default via {net.network_address + 1}\n")
+
+
+def netns_pids(namespaces: list[str]) -> list[int]:
+    """PIDs of every process inside any of ``namespaces`` (one pass over /proc)."""
+    inodes = set()
+    for ns in namespaces:
+        try:
+            inodes.add(os.stat(f"/run/netns/{ns}").st_ino)
+        except OSError:
+            continue
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}/ns/net").st_ino in inodes:
+                    pids.append(int(entry))
+            except OSError:
+                continue
+    return pids
+
+
+def batch(commands: list[str]) -> None:
+    """Run many ``ip`` commands in one process, going on past errors (for teardown)."""
+    if commands:
+        subprocess.run(["ip", "-force", "-batch", "-"], input="\n".join(commands) + "\n", capture_output=True,
+                       text=True, check=False)
 
 
 def delete_host_net(tag: str, slot: str) -> None:

@@ -76,6 +76,7 @@ class Watcher:
         host = cloud_host(instance, list(manifest.hosts))
         etc_hosts = [(h.hostname, h.address) for h in manifest.hosts] + [(host.hostname, host.address)]
         slot = self.slot(host.address, manifest.cloud.subnet_cidr)
+        netns.create_host_nets(self.ctx.tag, [slot])
         pid, public = boot_host(self.ctx, slot, host, etc_hosts)
         with self.ctx.known_hosts.open("a", encoding="utf-8") as fh:
             fh.write(outputs.known_hosts_line(host.address, public))
@@ -86,7 +87,7 @@ class Watcher:
     def remove(self, name: str) -> None:
         record = json.loads((self.records / name).read_text())
         slot, address = record["slot"], record["host"]["address"]
-        labhosts.kill_netns(netns.netns_name(self.ctx.tag, slot))
+        labhosts.kill_netns([netns.netns_name(self.ctx.tag, slot)])
         netns.delete_host_net(self.ctx.tag, slot)
         shutil.rmtree(self.ctx.host_dir(name), ignore_errors=True)
         lines = self.ctx.known_hosts.read_text().splitlines(keepends=True)

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.errors import LabError
 from orchestrator.lab import LabManifest, lab_down, lab_up
 from orchestrator.workspace import Workspace, init_workspace
 
-LAB_SUBNET = "10.214.0.0/16"
+LAB_SUBNET = "10.214.0.0/16"  # first choice; parallel test sessions move on to 10.215/16, ...
 LAB_HOSTS = 10
 LAB_SEED = 11
 
@@ -57,7 +58,18 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         pytest.skip(reason)
     ws = init_workspace(tmp_path_factory.mktemp("labws"))
     try:
-        manifest = lab_up(ws.lab_dir, LAB_HOSTS, seed=LAB_SEED, subnet=LAB_SUBNET)
-        yield Lab(ws, manifest)
+        yield Lab(ws, _up_on_free_subnet(ws))
     finally:
         lab_down(ws.lab_dir)
+
+
+def _up_on_free_subnet(ws: Workspace) -> LabManifest:
+    """Another test session may hold the first subnet: take the next free /16."""
+    first = int(LAB_SUBNET.split(".")[1])
+    for second in range(first, first + 12):
+        try:
+            return lab_up(ws.lab_dir, LAB_HOSTS, seed=LAB_SEED, subnet=f"10.{second}.0.0/16")
+        except LabError as exc:
+            if "already routed" not in exc.message:
+                raise
+    raise LabError("no free subnet for the test lab", hint="run 'pindah lab down' in stale workspaces")

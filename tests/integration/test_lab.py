@@ -150,7 +150,7 @@ def test_ec2_instance_becomes_ssh_host_and_s3_works(lab):
 
 def test_lab_down_leaves_nothing(tmp_path, lab_capable):
     state = tmp_path / "lab"
-    manifest = lab_up(state, 3, seed=1, subnet="10.215.0.0/16", cloud=False)
+    manifest = lab_up(state, 3, seed=1, subnet="10.239.0.0/16", cloud=False)
     pids = list(manifest.pids.values())
     lab_down(state)
     lab_down(state)  # idempotent
