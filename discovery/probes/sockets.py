@@ -78,7 +78,9 @@ def parse(text: str) -> SocketFacts:
         raw = parse_proc_net_tcp(body)
     else:
         raise ParseError(f"unknown socket tool {tool!r}")
-    return classify(raw, has_process_names=tool != "proc")
+    # /proc/net/tcp never names processes; ss/netstat run without root name none of the others' sockets
+    named = tool != "proc" and (not raw or any(sock.process for sock in raw))
+    return classify(raw, has_process_names=named)
 
 
 def _sniff(lines: list[str]) -> str:

@@ -172,3 +172,9 @@ def test_ss_and_netstat_process_formats() -> None:
                             "tcp 0 0 10.0.0.5:22 10.0.0.1:5000 ESTABLISHED 900/sshd: root@pts/0\n")
     assert netstat.listening[0].process == "sshd" and netstat.listening[0].address == "::"
     assert netstat.connections[0].direction == "inbound"
+
+
+def test_no_process_names_at_all_is_partial() -> None:
+    unprivileged = sockets.parse("%% ss\nLISTEN 0 128 0.0.0.0:22 0.0.0.0:*\nESTAB 0 0 10.0.0.5:22 10.0.0.1:5000\n")
+    assert not unprivileged.has_process_names
+    assert sockets.parse("%% ss\n").has_process_names
