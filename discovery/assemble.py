@@ -21,7 +21,8 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
 
 
 def facts_from_sections(name: str, address: str, sections: dict[str, Section],
-                        collected_at: datetime | None = None) -> HostFacts:
+                        collected_at: datetime | None = None,
+                        ignore_peer: tuple[str, int] | None = None) -> HostFacts:
     """HostFacts for a reachable host; each probe is parsed on its own so one failure spoils nothing else."""
     values: dict[str, Any] = {}
     completeness: dict[str, Completeness] = {}
@@ -39,6 +40,10 @@ def facts_from_sections(name: str, address: str, sections: dict[str, Section],
             errors.append(_parse_error(probe, f"{type(exc).__name__}: {exc}"))
         _blame_command(sections.get(probe), errors)
     _add_sockets(sections, values, completeness, errors)
+    if ignore_peer is not None and "connections" in values:
+        peer = (sockets.normalize_address(ignore_peer[0]), ignore_peer[1])
+        values["connections"] = tuple(c for c in values["connections"]
+                                      if (c.remote_address, c.remote_port) != peer)
     return HostFacts(name=name, address=address, reachable=True, completeness=completeness,
                      errors=tuple(errors), collected_at=collected_at or datetime.now(UTC), **values)
 

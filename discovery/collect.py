@@ -35,7 +35,9 @@ def probe_host(target: SshTarget, options: SshOptions, known: KnownHostsFile,
             raise CommandFailed(f"the probe script printed no markers (exit {result.exit_status})",
                                 host=target.name, command="/bin/sh -c <probe script>",
                                 exit_status=result.exit_status, output_tail=(result.stderr or result.stdout)[-400:])
-        return facts_from_sections(target.name, target.address, sections)
+        # our own SSH session is an artefact of looking, not a dependency of the host
+        own = getattr(transport, "local_endpoint", None)
+        return facts_from_sections(target.name, target.address, sections, ignore_peer=own)
     except DiscoveryError as exc:
         return unreachable(target.name, target.address, exc)
     except Exception as exc:  # a bug must not sink the whole run: record it against this host

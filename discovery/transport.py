@@ -212,6 +212,17 @@ class ParamikoTransport:
             raise ConnectTimeout(f"host deadline of {self.options.deadline:g}s passed", host=self.target.name)
         return CommandResult(status, stdout, stderr)
 
+    @property
+    def local_endpoint(self) -> tuple[str, int] | None:
+        """This session's own (address, port), as the host sees the peer of its SSH connection."""
+        if self._sock is None:
+            return None
+        try:
+            address, port = self._sock.getsockname()[:2]
+        except OSError:
+            return None
+        return str(address), int(port)
+
     def close(self) -> None:
         self._watchdog.cancel()
         self._client.close()

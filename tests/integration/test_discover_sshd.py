@@ -92,14 +92,21 @@ def _options(accept_new: bool = False, timeout: float = 5.0) -> SshOptions:
 
 
 def test_probe_local_sshd_collects_facts(sshd: Sshd) -> None:
-    facts = probe_host(sshd.target(), _options(), KnownHostsFile(sshd.known_hosts))
+    known = KnownHostsFile(sshd.known_hosts)
+    other = ParamikoTransport.connect(sshd.target(), _options(), known)  # a second, unrelated session
+    try:
+        facts = probe_host(sshd.target(), _options(), known)
+        other_end = other.local_endpoint
+    finally:
+        other.close()
     assert facts.reachable, facts.errors
     assert facts.os is not None and facts.os.id == "debian"
     assert facts.cpu is not None and facts.cpu.count == os.cpu_count()
     assert facts.memory_mb and facts.memory_mb > 100
     assert any(lst.port == sshd.port and lst.process == "sshd" for lst in facts.listening)
     mine = [c for c in facts.connections if c.local_port == sshd.port]
-    assert mine and all(c.direction == "inbound" for c in mine)
+    # the other session shows as inbound; the probing session itself is left out
+    assert [(c.remote_address, c.remote_port, c.direction) for c in mine] == [(*other_end, "inbound")]
     assert facts.completeness["os"] == "complete"
 
 

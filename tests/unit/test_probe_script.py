@@ -103,3 +103,12 @@ def test_a_failed_command_is_blamed_as_command() -> None:
     assert memory.category == "command" and "exited 1" in memory.message
     assert next(e for e in facts.errors if e.fact == "os").category == "protocol"
     assert facts.completeness["listening"] == "complete"
+
+
+def test_the_probing_session_itself_is_left_out() -> None:
+    ss = ("%% ss\nLISTEN 0 128 0.0.0.0:22 0.0.0.0:* users:((\"sshd\",pid=1,fd=3))\n"
+          "ESTAB 0 0 10.0.0.5:22 10.0.0.1:50000 users:((\"sshd\",pid=2,fd=4))\n"
+          "ESTAB 0 0 10.0.0.5:22 10.0.0.9:40000 users:((\"sshd\",pid=3,fd=4))\n")
+    sections = {"sockets": Section("sockets", 0, ss)}
+    facts = facts_from_sections("h1", "10.0.0.5", sections, ignore_peer=("10.0.0.1", 50000))
+    assert [(c.remote_address, c.direction) for c in facts.connections] == [("10.0.0.9", "inbound")]
