@@ -49,7 +49,16 @@ class _Group:
 @dataclass
 class _Tree:
     source: str
+    text: str = ""
     groups: dict[str, _Group] = field(default_factory=dict)
+
+    def line_of(self, key: str) -> int | None:
+        """Best effort: the first line of the YAML text that defines ``key``."""
+        wanted = re.compile(rf"^\s*(?:-\s*)?['\"]?{re.escape(key)}['\"]?\s*:")
+        for number, line in enumerate(self.text.splitlines(), start=1):
+            if wanted.match(line):
+                return number
+        return None
 
     def group(self, name: str) -> _Group:
         return self.groups.setdefault(name, _Group(name))
@@ -86,7 +95,7 @@ def load_inventory(path: Path) -> list[InventoryHost]:
     except OSError as exc:
         raise InputError(f"cannot read inventory: {exc.strerror}", source=source,
                          hint="check the path given to -i") from exc
-    tree = _Tree(source)
+    tree = _Tree(source, text)
     if path.suffix.lower() in _YAML_SUFFIXES or _looks_like_yaml(text):
         _load_yaml(text, tree)
     else:
@@ -120,28 +129,29 @@ def _load_yaml(text: str, tree: _Tree) -> None:
             tree.group("all").children.append(str(name))
 
 
-def _mapping(value: Any, what: str, tree: _Tree) -> dict[str, Any]:
+def _mapping(value: Any, what: str, tree: _Tree, key: str = "") -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise InputError(f"{what} must be a mapping, got {type(value).__name__}", source=tree.source, hint=HINT)
+        raise InputError(f"{what} must be a mapping, got {type(value).__name__}", source=tree.source,
+                         line=tree.line_of(key) if key else None, hint=HINT)
     return {str(k): v for k, v in value.items()}
 
 
 def _yaml_group(name: str, body: Any, tree: _Tree) -> None:
-    body = _mapping(body, f"group {name!r}", tree)
+    body = _mapping(body, f"group {name!r}", tree, name)
     unknown = set(body) - {"hosts", "vars", "children"}
     if unknown:
         raise InputError(f"group {name!r} has unknown keys {sorted(unknown)} (expected hosts, vars, children)",
-                         source=tree.source, hint=HINT)
+                         source=tree.source, line=tree.line_of(sorted(unknown)[0]), hint=HINT)
     group = tree.group(name)
-    group.vars.update(_mapping(body.get("vars"), f"vars of group {name!r}", tree))
-    for host, host_vars in _mapping(body.get("hosts"), f"hosts of group {name!r}", tree).items():
+    group.vars.update(_mapping(body.get("vars"), f"vars of group {name!r}", tree, "vars"))
+    for host, host_vars in _mapping(body.get("hosts"), f"hosts of group {name!r}", tree, "hosts").items():
         for expanded, implied in _host_names(host):
             entry = group.hosts.setdefault(expanded, {})
             entry.update(implied)
-            entry.update(_mapping(host_vars, f"host {host!r}", tree))
-    for child, child_body in _mapping(body.get("children"), f"children of group {name!r}", tree).items():
+            entry.update(_mapping(host_vars, f"host {host!r}", tree, host))
+    for child, child_body in _mapping(body.get("children"), f"children of group {name!r}", tree, "children").items():
         group.children.append(child)
         _yaml_group(child, child_body, tree)
 

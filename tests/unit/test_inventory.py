@@ -164,3 +164,14 @@ def test_name_colon_port_form(tmp_path: Path) -> None:
     assert [(h.name, h.port) for h in ini] == [("plain", 22), ("web1.example", 2201), ("web2.example", 2201)]
     yml = load_inventory(_write(tmp_path, "h.yml", "all:\n  hosts:\n    db.example:2222:\n      ansible_user: u\n"))
     assert (yml[0].name, yml[0].port, yml[0].user) == ("db.example", 2222, "u")
+
+
+def test_yaml_structure_errors_point_at_a_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, "bad.yml", "all:\n  children:\n    web:\n      hostz:\n        a:\n")
+    with pytest.raises(InputError) as caught:
+        load_inventory(path)
+    assert caught.value.line == 4 and "hostz" in str(caught.value)
+    path = _write(tmp_path, "bad2.yml", "all:\n  children:\n    web:\n      hosts:\n        a: 5\n")
+    with pytest.raises(InputError) as caught:
+        load_inventory(path)
+    assert caught.value.line == 5
