@@ -51,7 +51,14 @@ def _rhel(version: str, codename: str, server: bool) -> Distro:
         pairs += [("PRETTY_NAME", f"{label} {version} ({codename})"), ("ANSI_COLOR", "0;31"),
                   ("CPE_NAME", cpe), ("HOME_URL", "https://www.redhat.com/"),
                   ("BUG_REPORT_URL", "https://bugzilla.redhat.com/")]
-        files["os-release"] = _kv(pairs)
+        if not server:
+            pairs.insert(-2, ("DOCUMENTATION_URL", f"https://access.redhat.com/documentation/en-us/"
+                                                   f"red_hat_enterprise_linux/{major}/"))
+        tail = (f'\nREDHAT_BUGZILLA_PRODUCT="Red Hat Enterprise Linux {major}"\n'
+                f"REDHAT_BUGZILLA_PRODUCT_VERSION={version}\n"
+                'REDHAT_SUPPORT_PRODUCT="Red Hat Enterprise Linux"\n'
+                f'REDHAT_SUPPORT_PRODUCT_VERSION="{version}"\n')
+        files["os-release"] = _kv(pairs) + tail
     return Distro(f"rhel{version}", "rhel", version, label, "RedHat", f"{label} {version} ({codename})", files)
 
 

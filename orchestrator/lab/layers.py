@@ -48,16 +48,22 @@ def meminfo(memory_mb: int) -> str:
                    for k, v in rows)
 
 
-def partitions(host: LabHost) -> str:
-    lines = ["major minor  #blocks  name", ""]
+def disk_layout(host: LabHost) -> list[tuple[str, int, int, int, int]]:
+    """(name, major, minor, start sector, sectors) per disk and partition; start -1 for whole disks."""
+    rows: list[tuple[str, int, int, int, int]] = []
     for n, disk in enumerate(host.disks):
-        blocks = disk.size_gb * 1024 * 1024
-        lines.append(f"   8 {n * 16:>8} {blocks:>10} {disk.name}")
-        if n == 0:
-            lines.append(f"   8 {1:>8} {1048576:>10} {disk.name}1")
-            lines.append(f"   8 {2:>8} {blocks - 1048576 - 1024:>10} {disk.name}2")
-        else:
-            lines.append(f"   8 {n * 16 + 1:>8} {blocks - 1024:>10} {disk.name}1")
+        sectors = disk.size_gb * 1024**3 // SECTOR
+        rows.append((disk.name, 8, n * 16, -1, sectors))
+        parts = [(2048, 2097152), (2099200, sectors - 2099200 - 2048)] if n == 0 else [(2048, sectors - 4096)]
+        rows += [(f"{disk.name}{k}", 8, n * 16 + k, start, size) for k, (start, size) in enumerate(parts, 1)]
+    return rows
+
+
+def partitions(host: LabHost) -> str:
+    """/proc/partitions: sizes in 1 KiB blocks."""
+    lines = ["major minor  #blocks  name", ""]
+    lines += [f"{major:>4} {minor:>7} {sectors // 2:>10} {name}"
+              for name, major, minor, _, sectors in disk_layout(host)]
     return "\n".join(lines) + "\n"
 
 
@@ -71,23 +77,23 @@ def sys_block(root: Path, host: LabHost) -> None:
     """Stand-ins for /sys/block and /sys/dev/block: the attributes lsblk reads, per disk and partition."""
     block, devs = root / "block", root / "dev-block"
     devs.mkdir(parents=True, exist_ok=True)
-    for n, disk in enumerate(host.disks):
-        d = block / disk.name
-        sectors = disk.size_gb * 1024**3 // SECTOR
-        _attrs(d, {"dev": f"8:{n * 16}", "size": str(sectors), "ro": "0", "removable": "0", "ext_range": "16",
-                   "alignment_offset": "0", "discard_alignment": "0", "capability": "50", "hidden": "0"})
-        _attrs(d / "queue", {"rotational": "1", "logical_block_size": "512", "physical_block_size": "512",
-                             "minimum_io_size": "512", "optimal_io_size": "0", "read_ahead_kb": "128",
-                             "scheduler": "[mq-deadline] none", "nr_requests": "256", "zoned": "none",
-                             "discard_granularity": "0", "discard_max_bytes": "0"})
-        _attrs(d / "device", {"model": "QEMU HARDDISK", "vendor": "ATA", "state": "running"})
-        (devs / f"8:{n * 16}").symlink_to(f"../../block/{disk.name}")
-        parts = [(2048, 2097152), (2099200, sectors - 2099200 - 2048)] if n == 0 else [(2048, sectors - 4096)]
-        for k, (start, size) in enumerate(parts, start=1):
-            _attrs(d / f"{disk.name}{k}", {"dev": f"8:{n * 16 + k}", "size": str(size), "start": str(start),
-                                          "partition": str(k), "ro": "0", "alignment_offset": "0",
-                                          "discard_alignment": "0"})
-            (devs / f"8:{n * 16 + k}").symlink_to(f"../../block/{disk.name}/{disk.name}{k}")
+    disk_dir = block
+    for name, major, minor, start, sectors in disk_layout(host):
+        common = {"dev": f"{major}:{minor}", "size": str(sectors), "ro": "0", "alignment_offset": "0",
+                  "discard_alignment": "0"}
+        if start < 0:
+            disk_dir = block / name
+            _attrs(disk_dir, common | {"removable": "0", "ext_range": "16", "capability": "50", "hidden": "0"})
+            _attrs(disk_dir / "queue", {"rotational": "1", "logical_block_size": "512",
+                                        "physical_block_size": "512", "minimum_io_size": "512",
+                                        "optimal_io_size": "0", "read_ahead_kb": "128", "nr_requests": "256",
+                                        "scheduler": "[mq-deadline] none", "zoned": "none",
+                                        "discard_granularity": "0", "discard_max_bytes": "0"})
+            _attrs(disk_dir / "device", {"model": "QEMU HARDDISK", "vendor": "ATA", "state": "running"})
+            (devs / f"{major}:{minor}").symlink_to(f"../../block/{name}")
+        else:
+            _attrs(disk_dir / name, common | {"start": str(start), "partition": str(minor % 16)})
+            (devs / f"{major}:{minor}").symlink_to(f"../../block/{disk_dir.name}/{name}")
 
 
 def passwd(real: str) -> str:

@@ -164,3 +164,40 @@ def test_lab_down_leaves_nothing(tmp_path, lab_capable):
     assert not [link for link in links if link["ifname"].startswith(tag)]
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+
+
+def established(lab, address: str) -> set[tuple[str, int, str]]:
+    _, out = run(lab, address, "ss -tnp state established")
+    return {(line.split()[3].rsplit(":", 1)[0], int(line.split()[3].rsplit(":", 1)[1]), line.split('"')[1])
+            for line in out.splitlines()[1:] if '"' in line}
+
+
+def test_connections_heal_after_peer_restart(lab):
+    app = by_tier(lab, "app")
+    web = next(h for h in lab.manifest.hosts
+               if h.tier == "web" and any(c.target == app.name for c in h.connections))
+    edge = (app.address, 8080, "nginx")
+    rc, out = run(lab, app.address, "/etc/init.d/tomcat restart")
+    assert rc == 0, out
+    deadline = time.time() + 15
+    while edge not in established(lab, web.address) and time.time() < deadline:
+        time.sleep(0.5)
+    assert edge in established(lab, web.address)
+
+
+def test_cli_up_again_and_status(lab):
+    from typer.testing import CliRunner
+
+    from orchestrator.cli import app
+
+    m = lab.manifest
+    runner = CliRunner()
+    result = runner.invoke(app, ["-w", str(lab.workspace.root), "lab", "up", "--hosts", str(m.host_count),
+                                 "--seed", str(m.seed), "--subnet", m.subnet])
+    assert result.exit_code == 0, result.output
+    assert "already up" in result.output and m.paths.inventory in result.output
+    result = runner.invoke(app, ["-w", str(lab.workspace.root), "lab", "status", "--json"])
+    status = json.loads(result.stdout)
+    assert status["hosts_up"] == status["hosts_expected"] == m.host_count
+    result = runner.invoke(app, ["-w", str(lab.workspace.root), "lab", "up", "--hosts", "3"])
+    assert result.exit_code != 0
