@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,13 +51,24 @@ def run_wave(ws: Workspace, options: RunOptions, observer: WaveObserver | None =
         raise RunError(f"--forks must be at least 1, not {options.forks}", hint="e.g. --forks 10")
     cloud = load_cloud_settings(ws)
     with Store.open(ws.db_path) as store:
+        todo = _not_done(store, plan.id, options.wave, servers)
         inventory = options.inventory or default_inventory(store)
-        specs = specs_for_servers(load_inventory(inventory), servers, source=str(inventory))
+        specs = specs_for_servers(load_inventory(inventory), todo, source=str(inventory))
         request = WaveRequest(plan_id=plan.id, wave=options.wave, specs=tuple(specs), cloud=cloud_vars(cloud),
                               runs_dir=ws.runs_dir, forks=options.forks, env=cloud.credential_env())
         ws.runs_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         engine = WaveEngine(store, runner or AnsibleRunnerPlaybooks(playbooks_dir()), observer)
         return engine.run(request)
+
+
+def _not_done(store: Store, plan_id: str, wave: int, servers: Sequence[str]) -> list[str]:
+    """The wave's servers that have not been migrated yet: a done server is never moved twice."""
+    done = {r.server for r in store.run_servers(plan_id) if r.state == ServerState.DONE}
+    todo = [s for s in servers if s not in done]
+    if not todo:
+        raise RunError(f"every server of wave {wave} of plan {plan_id} is already done",
+                       hint=f"see 'pindah status --plan {plan_id}'")
+    return todo
 
 
 def server_status(ws: Workspace, plan_id: str | None = None) -> list[dict[str, Any]]:

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from orchestrator.errors import RunError
+from orchestrator.plan import Application, Plan, PlannedServer, Wave, dump_plan
+from orchestrator.runner.playbook import EventSink, HostOutcome, PhaseRequest, PhaseResult
+from orchestrator.runner.service import RunOptions, run_wave, server_status
+from orchestrator.runner.states import Phase
+from orchestrator.workspace import Workspace, init_workspace
+
+CLOUD = '[cloud]\nec2_endpoint = "http://127.0.0.1:1"\nregion = "r"\nsubnet_id = "s"\nimage_id = "i"\n'
+
+
+class AllGood:
+    """Every phase succeeds for every server; records which servers each phase saw."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Phase, tuple[str, ...]]] = []
+
+    def run_phase(self, request: PhaseRequest, on_event: EventSink) -> PhaseResult:
+        self.calls.append((request.phase, request.servers))
+        outputs = {"instance_id": "i-1", "address": "10.0.0.9"} if request.phase is Phase.PROVISION else {}
+        return PhaseResult({s: HostOutcome(ok=True, outputs=outputs) for s in request.servers})
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    ws = init_workspace(tmp_path / "ws")
+    ws.config_path.write_text(ws.config_path.read_text() + CLOUD)
+    servers = ("a", "b")
+    plan = Plan(id="p", created_at="t", input_digest="d", max_wave_servers=5,
+                waves=(Wave(index=1, servers=servers, applications=("x",)),), oversized=(),
+                applications=(Application(name="x", servers=servers, wave=1, source="inferred", reason="r"),),
+                servers=tuple(PlannedServer(name=s, application="x", wave=1, reason="r") for s in servers),
+                dependencies=(), cross_wave_weight=0.0)
+    (ws.plans_dir / "p.yaml").write_text(dump_plan(plan))
+    hosts = {s: {"ansible_host": f"10.1.0.{i}", "pindah_services": [{"name": "app", "port": 80}],
+                 "pindah_data_dirs": ["/srv/app"]} for i, s in enumerate(servers, 1)}
+    (ws.inventory_dir / "hosts.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
+    return ws
+
+
+def test_done_servers_are_not_migrated_twice(ws: Workspace) -> None:
+    runner = AllGood()
+    options = RunOptions("p", 1, inventory=ws.inventory_dir / "hosts.yml")
+    assert run_wave(ws, options, runner=runner).failed == []
+    assert runner.calls[0] == (Phase.PRECHECK, ("a", "b"))
+    assert [r["state"] for r in server_status(ws, "p")] == ["done", "done"]
+    with pytest.raises(RunError, match="already done"):
+        run_wave(ws, options, runner=AllGood())
+
+
+def test_no_inventory_and_no_snapshot_has_a_hint(ws: Workspace) -> None:
+    with pytest.raises(RunError) as info:
+        run_wave(ws, RunOptions("p", 1), runner=AllGood())
+    assert "-i INVENTORY" in info.value.hint
