@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
+import re
 import shutil
 import sys
 import time
@@ -50,6 +51,16 @@ def cloud_host(instance: dict[str, Any], static: list[LabHost]) -> LabHost:
         site="cloud", agency="", criticality="", instance_id=name,
         services=(LabService(name=AGENT[0], process=AGENT[1], port=AGENT[2], data_dir=""),), connections=(),
     )
+
+
+def valid(instance: dict[str, Any], cidr: str) -> bool:
+    """Only well-formed instances in the lab's cloud subnet become hosts (their id names files)."""
+    if not re.fullmatch(r"i-[0-9a-f]{8,32}", str(instance.get("InstanceId", ""))):
+        return False
+    try:
+        return ipaddress.ip_address(str(instance.get("PrivateIpAddress", ""))) in ipaddress.ip_network(cidr)
+    except ValueError:
+        return False
 
 
 class Watcher:
@@ -103,7 +114,7 @@ class Watcher:
         for page in pages:
             for reservation in page["Reservations"]:
                 for inst in reservation["Instances"]:
-                    if inst["State"]["Name"] in ("pending", "running") and inst.get("PrivateIpAddress"):
+                    if inst["State"]["Name"] in ("pending", "running") and valid(inst, manifest.cloud.subnet_cidr):
                         wanted[inst["InstanceId"]] = inst
         have = {p.name for p in self.records.iterdir()}
         for name in sorted(have - set(wanted)):
