@@ -90,8 +90,11 @@ def boot_host(ctx: LabContext, slot: str, host: LabHost, etc_hosts: list[tuple[s
     hdir.mkdir(parents=True, exist_ok=True)
     (hdir / "slot").write_text(slot + "\n")
     layers.write_layers(hdir, host, etc_hosts, ctx.python)
-    public = labhosts.generate_key(hdir / "ssh_host_ed25519_key", f"root@{host.hostname}")
-    (hdir / "sshd_config").write_text(labhosts.sshd_config(hdir, host, ctx.authorized_keys))
+    ssh_dir = hdir / "layer" / "etc" / "ssh"  # the host's /etc/ssh (merged over the machine's)
+    ssh_dir.mkdir(exist_ok=True)
+    os.setxattr(ssh_dir, "trusted.overlay.opaque", b"y")  # not the machine's own host keys
+    public = labhosts.generate_key(ssh_dir / "ssh_host_ed25519_key", f"root@{host.hostname}")
+    (ssh_dir / "sshd_config").write_text(labhosts.sshd_config(host, ctx.authorized_keys))
     ns = netns.netns_name(ctx.tag, slot)
     return labhosts.start_host(hdir, ns, host, ctx.python, ctx.subnet), public
 

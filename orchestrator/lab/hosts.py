@@ -33,11 +33,12 @@ def generate_key(path: Path, comment: str) -> str:
     return line
 
 
-def sshd_config(hdir: Path, host: LabHost, authorized_keys: Path) -> str:
+def sshd_config(host: LabHost, authorized_keys: Path) -> str:
+    """The host's /etc/ssh/sshd_config (paths as seen inside the host)."""
     return f"""# lab host {host.name}
 ListenAddress {host.address}:22
-HostKey {hdir / "ssh_host_ed25519_key"}
-PidFile {hdir / "sshd.pid"}
+HostKey /etc/ssh/ssh_host_ed25519_key
+PidFile /run/sshd.pid
 AuthorizedKeysFile {authorized_keys}
 StrictModes no
 UsePAM no
@@ -77,30 +78,35 @@ def boot_script(hdir: Path, host: LabHost, python: str, subnet: str) -> str:
         "mkdir -p /run/sshd", f"hostname {q(host.hostname)}",
         f"{q(python)} -I -S {q(apps.__file__)} boot /etc/pindah-lab/services.json >/var/log/lab-boot.log 2>&1"
         " || true",
-        f"exec {SSHD} -f {q(h)}/sshd_config -E {q(h)}/sshd.log",
+        f"exec {SSHD} -D -E /var/log/sshd.log",
     ]) + "\n"
 
 
 def start_host(hdir: Path, ns: str, host: LabHost, python: str, subnet: str) -> int:
-    """Configure ``ns``'s interface, start the host's services and sshd in it; return sshd's PID."""
+    """Configure ``ns``'s interface, start the host's services and sshd in it; return sshd's PID.
+
+    The host gets its own mount, UTS and PID namespaces (``ps`` in a session shows that host only);
+    sshd runs in the foreground as the namespace's PID 1 and reaps what the services leave.
+    """
     (hdir / "boot.sh").write_text(boot_script(hdir, host, python, subnet))
-    proc = subprocess.run(
-        ["ip", "netns", "exec", ns, "unshare", "--mount", "--uts", "--propagation", "private",
-         "sh", str(hdir / "boot.sh")], capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise LabError(f"host {host.name}: boot failed (exit {proc.returncode}): {proc.stderr.strip()[-400:]}",
-                       hint=f"see {hdir}/sshd.log; 'pindah lab down' cleans up")
-    return read_pid(hdir / "sshd.pid", host.name)
-
-
-def read_pid(path: Path, what: str, timeout: float = 5.0) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            return int(path.read_text().strip())
-        except (OSError, ValueError):
-            time.sleep(0.02)
-    raise LabError(f"{what}: no pid in {path}", hint="see the log next to it")
+    ready = hdir / "run" / "sshd.pid"  # the host's /run/sshd.pid
+    ready.unlink(missing_ok=True)
+    with (hdir / "boot.log").open("ab") as log:
+        proc = subprocess.Popen(
+            ["ip", "netns", "exec", ns, "unshare", "--mount", "--uts", "--pid", "--fork", "--mount-proc",
+             "--propagation", "private", "sh", str(hdir / "boot.sh")],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 20.0
+    while not ready.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            tail = (hdir / "boot.log").read_text(errors="replace").strip()[-400:]
+            raise LabError(f"host {host.name}: boot failed: {tail}",
+                           hint=f"see {hdir}/boot.log and log/sshd.log; 'pindah lab down' cleans up")
+        time.sleep(0.02)
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    if not children:
+        raise LabError(f"host {host.name}: sshd exited at start", hint=f"see {hdir}/log/sshd.log")
+    return int(children[0])
 
 
 def alive(pid: int) -> bool:

@@ -131,12 +131,12 @@ def init_script(service: LabService, python: str) -> str:
 ### END INIT INFO
 NAME={name}
 PIDFILE=/var/run/$NAME.pid
-is_running() {{ [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }}
+is_running() {{ [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE" 2>/dev/null)" 2>/dev/null; }}
 case "$1" in
   start) exec {cmd} ;;
   stop)
     if is_running; then
-      kill "$(cat "$PIDFILE")"
+      kill "$(cat "$PIDFILE" 2>/dev/null)" 2>/dev/null || true
       i=0; while is_running && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
     fi
     rm -f "$PIDFILE"; echo "$NAME stopped" ;;

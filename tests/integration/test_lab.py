@@ -103,6 +103,13 @@ def test_sockets_are_the_hosts_own(lab):
     assert wanted <= seen
 
 
+def test_processes_are_the_hosts_own(lab):
+    db = by_tier(lab, "db")
+    rc, out = run(lab, db.address, "ps -e -o comm=")
+    assert rc == 0
+    assert set(out.split()) == {"sshd", "sh", "ps"} | {s.process for s in db.services}
+
+
 def test_web_answers_with_data_digest_and_init_script_works(lab):
     web = by_tier(lab, "web")
     service = next(s for s in web.services if s.process == "nginx")
