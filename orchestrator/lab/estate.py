@@ -142,10 +142,12 @@ def lab_up(state_dir: Path, hosts: int, seed: int = 7, subnet: str = "10.213.0.0
         return _build(ctx, topology, seed, cloud)
     except BaseException as exc:
         lab_down(state_dir)
+        hint = "the half-built lab was removed; fix the cause and run 'pindah lab up' again"
+        if not isinstance(exc, Exception):
+            raise  # interrupted: cleaned up, keep the interrupt
         if isinstance(exc, LabError):
-            raise
-        raise LabError(f"lab up failed: {exc}", hint="the half-built lab was removed; fix the cause and retry") \
-            from exc
+            raise LabError(exc.message, hint=hint) from exc
+        raise LabError(f"lab up failed: {exc}", hint=hint) from exc
 
 
 def _build(ctx: LabContext, topology: tuple[LabHost, ...], seed: int, cloud: bool) -> LabManifest:
