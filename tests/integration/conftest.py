@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import paramiko
 import pytest
 
 from orchestrator.errors import LabError
@@ -27,6 +28,15 @@ class Lab:
     @property
     def state_dir(self) -> Path:
         return self.workspace.lab_dir
+
+    def ssh(self, address: str) -> paramiko.SSHClient:
+        """A root SSH session to a lab host, host key checked against the lab's known_hosts."""
+        client = paramiko.SSHClient()
+        client.load_host_keys(self.manifest.paths.known_hosts)
+        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        client.connect(address, username="root", key_filename=self.manifest.paths.private_key,
+                       look_for_keys=False, allow_agent=False, timeout=10)
+        return client
 
 
 def lab_unavailable() -> str | None:

@@ -8,7 +8,6 @@ import subprocess
 import time
 from pathlib import Path
 
-import paramiko
 import pytest
 
 from orchestrator.lab import LabHost, lab_down, lab_status, lab_up, load_manifest
@@ -16,17 +15,8 @@ from orchestrator.lab import LabHost, lab_down, lab_status, lab_up, load_manifes
 pytestmark = pytest.mark.integration
 
 
-def ssh(lab, address: str) -> paramiko.SSHClient:
-    client = paramiko.SSHClient()
-    client.load_host_keys(lab.manifest.paths.known_hosts)
-    client.set_missing_host_key_policy(paramiko.RejectPolicy())
-    client.connect(address, username="root", key_filename=lab.manifest.paths.private_key,
-                   look_for_keys=False, allow_agent=False, timeout=10)
-    return client
-
-
 def run(lab, address: str, command: str) -> tuple[int, str]:
-    client = ssh(lab, address)
+    client = lab.ssh(address)
     try:
         _, stdout, _ = client.exec_command(command, timeout=20)
         out = stdout.read().decode()

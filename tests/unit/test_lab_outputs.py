@@ -43,3 +43,11 @@ def test_servers_csv():
     assert len(rows) == len(HOSTS)
     assert rows[0]["disk_gb"] == str(sum(d.size_gb for d in HOSTS[0].disks))
     assert rows[0]["os"] == f"{HOSTS[0].os.id} {HOSTS[0].os.version_id}"
+
+
+def test_servers_csv_is_importable():
+    from orchestrator.importers import parse_servers
+
+    servers = parse_servers(servers_csv(HOSTS).encode(), "servers.csv")
+    assert [s.name for s in servers] == [h.name for h in HOSTS]
+    assert {s.role for s in servers} == {"shared-service", None}
