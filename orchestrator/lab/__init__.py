@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from orchestrator.lab.estate import existing, lab_down, lab_up
 from orchestrator.lab.manifest import LabHost, LabManifest, load_manifest
-from orchestrator.lab.status import LabStatus, lab_status
+from orchestrator.lab.status import LabStatus, cloud_hosts, lab_status
 
-__all__ = ["LabHost", "LabManifest", "LabStatus", "existing", "lab_down", "lab_status", "lab_up",
+__all__ = ["LabHost", "LabManifest", "LabStatus", "cloud_hosts", "existing", "lab_down", "lab_status", "lab_up",
            "load_manifest"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from orchestrator.lab.hosts import alive
-from orchestrator.lab.manifest import load_manifest
+from orchestrator.lab.manifest import LabHost, load_manifest
 
 
 class LabStatus(BaseModel):
@@ -42,6 +43,18 @@ def endpoint_alive(url: str) -> bool:
 def cloud_host_names(state_dir: Path) -> list[str]:
     cloud_dir = state_dir / "cloud-hosts"
     return sorted(p.name for p in cloud_dir.iterdir()) if cloud_dir.is_dir() else []
+
+
+def cloud_hosts(state_dir: Path) -> list[LabHost]:
+    """Lab hosts the watcher made from running EC2 instances (name = instance id)."""
+    hosts = []
+    for name in cloud_host_names(state_dir):
+        try:
+            record = json.loads((state_dir / "cloud-hosts" / name).read_text())
+        except (OSError, ValueError):
+            continue  # being written or removed right now
+        hosts.append(LabHost.model_validate(record["host"]))
+    return hosts
 
 
 def lab_status(state_dir: Path) -> LabStatus:

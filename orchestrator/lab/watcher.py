@@ -18,8 +18,7 @@ from typing import Any
 from orchestrator.lab import hosts as labhosts
 from orchestrator.lab import netns, outputs
 from orchestrator.lab.distros import CLOUD_IMAGE_DISTRO, DISTROS
-from orchestrator.lab.manifest import MANIFEST_NAME, LabDisk, LabHost, LabManifest, LabService
-from orchestrator.lab.topology import AGENT
+from orchestrator.lab.manifest import MANIFEST_NAME, LabDisk, LabHost, LabManifest
 
 POLL_SECONDS = 0.5
 FLAVORS = {"t3.micro": (2, 1024), "t3.small": (2, 2048), "t3.medium": (2, 4096), "t3.large": (2, 8192),
@@ -37,19 +36,19 @@ def start_watcher(ctx: Any) -> int:
     return pid
 
 
-def cloud_host(instance: dict[str, Any], static: list[LabHost]) -> LabHost:
+def cloud_host(instance: dict[str, Any]) -> LabHost:
+    """A fresh instance of the lab image: Rocky Linux, blank /srv, no services yet."""
     from orchestrator.lab.topology import _os
 
     cpu, mem = FLAVORS.get(str(instance.get("InstanceType", "")), (2, 4096))
     address = str(instance["PrivateIpAddress"])
     name = str(instance["InstanceId"])
-    del static
     return LabHost(
         name=name, address=address, hostname="ip-" + address.replace(".", "-"),
         os=_os(DISTROS[CLOUD_IMAGE_DISTRO]), cpu_count=cpu, memory_mb=mem,
         disks=(LabDisk(name="sda", size_gb=40),), application="", tier="", role="", environment="",
         site="cloud", agency="", criticality="", instance_id=name,
-        services=(LabService(name=AGENT[0], process=AGENT[1], port=AGENT[2], data_dir=""),), connections=(),
+        services=(), connections=(),
     )
 
 
@@ -84,7 +83,7 @@ class Watcher:
         from orchestrator.lab.estate import boot_host
 
         assert manifest.cloud is not None
-        host = cloud_host(instance, list(manifest.hosts))
+        host = cloud_host(instance)
         etc_hosts = [(h.hostname, h.address) for h in manifest.hosts] + [(host.hostname, host.address)]
         slot = self.slot(host.address, manifest.cloud.subnet_cidr)
         netns.create_host_nets(self.ctx.tag, [slot])
@@ -92,7 +91,9 @@ class Watcher:
         with self.ctx.known_hosts.open("a", encoding="utf-8") as fh:
             fh.write(outputs.known_hosts_line(host.address, public))
         record = {"slot": slot, "pid": pid, "host": host.model_dump(mode="json")}
-        (self.records / host.name).write_text(json.dumps(record, indent=1) + "\n")
+        tmp = self.ctx.host_dir(host.name) / "record.json"
+        tmp.write_text(json.dumps(record, indent=1) + "\n")
+        tmp.replace(self.records / host.name)
         print(f"{host.name}: up at {host.address} (sshd pid {pid})", flush=True)
 
     def remove(self, name: str) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.lab import LabHost, lab_down, lab_status, lab_up, load_manifest
+from orchestrator.lab import LabHost, cloud_hosts, lab_down, lab_status, lab_up, load_manifest
 
 pytestmark = pytest.mark.integration
 
@@ -133,6 +133,7 @@ def test_ec2_instance_becomes_ssh_host_and_s3_works(lab):
         time.sleep(0.2)
     rc, out = run(lab, address, "grep ^ID= /etc/os-release; nproc; ls -A /srv | wc -l")
     assert rc == 0 and out.split() == ["ID=\"rocky\"", "2", "0"]
+    assert [(h.instance_id, h.address) for h in cloud_hosts(lab.state_dir)] == [(inst["InstanceId"], address)]
     ec2.terminate_instances(InstanceIds=[inst["InstanceId"]])
     deadline = time.time() + 20
     while address in Path(lab.manifest.paths.known_hosts).read_text() and time.time() < deadline:
