@@ -144,6 +144,7 @@ def _env(request: PhaseRequest, pdd: Path) -> dict[str, str]:
         "ANSIBLE_PYTHON_INTERPRETER": "auto_silent",
         "ANSIBLE_DEPRECATION_WARNINGS": "False",
         "ANSIBLE_TIMEOUT": "20",
+        "ANSIBLE_SSH_RETRIES": "2",  # a transient network error is not a failed server
         **request.env,
     }
 
