@@ -122,7 +122,13 @@ def specs_for_servers(hosts: Iterable[InventoryHostLike], servers: Sequence[str]
     if missing:
         raise RunError(f"{len(missing)} wave server(s) not in inventory {source}: {', '.join(missing[:10])}",
                        hint="pass the inventory the plan was made from with -i")
-    return [spec_from_host(by_name[s], source=source) for s in servers]
+    specs = [spec_from_host(by_name[s], source=source) for s in servers]
+    empty = [s.name for s in specs if not s.services and not s.data_dirs]
+    if empty:
+        raise RunError(f"{len(empty)} wave server(s) declare nothing to move: {', '.join(empty[:10])}",
+                       hint=f"give each host pindah_services ([{{name, port}}]) and pindah_data_dirs "
+                       f"([/srv/...]) in {source}")
+    return specs
 
 
 def ssh_options(key_file: str | None, known_hosts: str | None) -> list[str]:

@@ -39,7 +39,7 @@ def test_unsafe_host_vars_are_refused(hostvars: dict[str, object]) -> None:
 
 def test_missing_wave_server_is_a_run_error() -> None:
     with pytest.raises(RunError, match="not in inventory"):
-        specs_for_servers([host("a")], ["a", "b"], source="inv.yml")
+        specs_for_servers([host("a", pindah_data_dirs=["/srv/a"])], ["a", "b"], source="inv.yml")
 
 
 def test_ssh_always_checks_host_keys_and_quotes_paths() -> None:
@@ -50,3 +50,9 @@ def test_ssh_always_checks_host_keys_and_quotes_paths() -> None:
     shell = shlex.split(rsync_shell(spec.source.key_file, spec.source.known_hosts_file, 2222))
     assert shell[:3] == ["ssh", "-p", "2222"] and "UserKnownHostsFile=/kh/known hosts" in shell
     assert "StrictHostKeyChecking=yes" in shell and shell[-2:] == ["-i", "/keys/id"]
+
+
+def test_a_server_with_nothing_to_move_is_refused_with_a_hint() -> None:
+    with pytest.raises(RunError, match="declare nothing to move") as info:
+        specs_for_servers([host("a")], ["a"], source="inv.yml")
+    assert "pindah_services" in info.value.hint
