@@ -26,8 +26,9 @@ def test_inventory_groups_and_vars():
             hostvars.update(group["hosts"])
     assert set(hostvars) == {h.name for h in HOSTS}
     first = HOSTS[0]
-    assert hostvars[first.name] == {"ansible_host": first.address, "ansible_port": 22, "ansible_user": "root",
-                                    "ansible_ssh_private_key_file": "/lab/id_ed25519"}
+    reach = {k: v for k, v in hostvars[first.name].items() if k.startswith("ansible_")}
+    assert reach == {"ansible_host": first.address, "ansible_port": 22, "ansible_user": "root",
+                     "ansible_ssh_private_key_file": "/lab/id_ed25519"}
     assert set(groups["shared_service"]["hosts"]) == {h.name for h in HOSTS if h.role}
     assert {"tier_web", "tier_app", "tier_db", "tier_ldap"} <= set(groups)
     assert all("-" not in name for name in groups)
@@ -51,3 +52,19 @@ def test_servers_csv_is_importable():
     servers = parse_servers(servers_csv(HOSTS).encode(), "servers.csv")
     assert [s.name for s in servers] == [h.name for h in HOSTS]
     assert {s.role for s in servers} == {"shared-service", None}
+
+
+def test_inventory_declares_what_each_host_moves():
+    data = yaml.safe_load(inventory(HOSTS, Path("/lab/id_ed25519"), Path("/lab/known_hosts")))
+    hostvars = {}
+    for name, group in data["all"]["children"].items():
+        if name.startswith("app_"):
+            hostvars.update(group["hosts"])
+    for host in HOSTS:
+        kept = {(s.name, s.port) for s in host.services if s.data_dir and s.port}
+        declared = {(s["name"], s["port"]) for s in hostvars[host.name]["pindah_services"]}
+        assert declared == kept
+        assert kept, f"{host.name} has no service with data to move"
+        assert hostvars[host.name]["pindah_data_dirs"] == sorted({s.data_dir for s in host.services
+                                                                  if s.data_dir and s.port})
+        assert "sssd" not in {name for name, _ in declared}
