@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from test_run_wave import restore_lab
 
 from orchestrator.plan import Application, Plan, PlannedServer, Wave, dump_plan
 
@@ -52,23 +53,29 @@ def test_cli_run_reports_failures_with_exit_code_3(lab: Any, tmp_path: Path) -> 
     lab.workspace.plans_dir.mkdir(exist_ok=True)
     (lab.workspace.plans_dir / f"{PLAN_ID}.yaml").write_text(dump_plan(plan))
 
-    run = pindah(lab.workspace.root, "run", "--plan", PLAN_ID, "--wave", "1", "-i", str(inventory), "--forks", "4")
-    print(run.stdout)
+    try:
+        check_cli(lab.workspace.root, good, broken, inventory)
+    finally:
+        restore_lab(lab, PLAN_ID, [good])
+
+
+def check_cli(ws: Path, good: str, broken: str, inventory: Path) -> None:
+    run = pindah(ws, "run", "--plan", PLAN_ID, "--wave", "1", "-i", str(inventory), "--forks", "4")
     assert run.returncode == 3, run.stdout + run.stderr
     assert f"{good}: done" in run.stdout and f"{broken}: failed" in run.stdout
     assert "no-such-service" in run.stdout
 
-    status = pindah(lab.workspace.root, "status", "--plan", PLAN_ID, "--json")
+    status = pindah(ws, "status", "--plan", PLAN_ID, "--json")
     assert status.returncode == 0, status.stderr
     rows = {r["name"]: r for r in json.loads(status.stdout)["servers"]}
     assert rows[good]["state"] == "done" and rows[good]["wave"] == 1 and rows[good]["plan"] == PLAN_ID
     assert rows[good]["target"]["instance_id"].startswith("i-")
     assert rows[broken]["state"] == "failed" and "no-such-service" in rows[broken]["error"]
 
-    logs = pindah(lab.workspace.root, "logs", good)
+    logs = pindah(ws, "logs", good)
     assert logs.returncode == 0 and "validating" in logs.stdout and "to=done" in logs.stdout
-    missing = pindah(lab.workspace.root, "logs", "no-such-host")
+    missing = pindah(ws, "logs", "no-such-host")
     assert missing.returncode == 1 and "hint:" in missing.stderr
 
-    bad_wave = pindah(lab.workspace.root, "run", "--plan", PLAN_ID, "--wave", "7", "-i", str(inventory))
+    bad_wave = pindah(ws, "run", "--plan", PLAN_ID, "--wave", "7", "-i", str(inventory))
     assert bad_wave.returncode == 1 and "no wave 7" in bad_wave.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -61,6 +62,24 @@ def without_host(body: str) -> str:
     return "\n".join(line for line in body.splitlines() if not line.startswith("host="))
 
 
+def restore_lab(lab: Any, plan_id: str, servers: list[str]) -> None:
+    """Leave the shared lab as we found it: source services running again, our instances terminated."""
+    paths = lab.manifest.paths
+    for name in servers:
+        host = lab.manifest.host(name)
+        for svc in (s for s in host.services if s.port and s.data_dir):
+            subprocess.run(["ssh", "-i", paths.private_key, "-o", f"UserKnownHostsFile={paths.known_hosts}",
+                            "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", f"root@{host.address}",
+                            f"/etc/init.d/{svc.name}", "start"], capture_output=True, timeout=30, check=False)
+    cloud = lab.manifest.cloud
+    ec2 = boto3.client("ec2", endpoint_url=cloud.ec2_endpoint, region_name=cloud.region,
+                       aws_access_key_id=cloud.access_key, aws_secret_access_key=cloud.secret_key)
+    found = ec2.describe_instances(Filters=[{"Name": "tag:pindah:plan", "Values": [plan_id]}])["Reservations"]
+    ids = [i["InstanceId"] for r in found for i in r["Instances"]]
+    if ids:
+        ec2.terminate_instances(InstanceIds=ids)
+
+
 @dataclass
 class ProvisionTwice:
     """The real runner, but provision runs twice: the second run must find, not create."""
@@ -88,6 +107,13 @@ def test_wave_migrates_servers_and_isolates_a_broken_one(lab: Any, tmp_path: Pat
         svc = next(s for s in host.services if s.port and s.data_dir)
         before[name] = (host.address, svc, answer(host.address, svc.port))
 
+    try:
+        check_wave(lab, good, broken, before, inventory)
+    finally:
+        restore_lab(lab, PLAN_ID, good)
+
+
+def check_wave(lab: Any, good: list[str], broken: str, before: dict[str, Any], inventory: Path) -> None:
     runner = ProvisionTwice(AnsibleRunnerPlaybooks(playbooks_dir()))
     started = time.monotonic()
     result = run_wave(lab.workspace, RunOptions(PLAN_ID, 1, inventory=inventory, forks=10), runner=runner)
