@@ -61,10 +61,24 @@ class WaveEngine:
         wave = _WaveState(run_id, request, {n: ServerState.PENDING for n in names})
         for name in names:
             self._notify(name, ServerState.PENDING, None, None)
+        try:
+            self._phases(wave)
+        except BaseException as exc:  # interrupted (Ctrl-C) or broken: no server is left looking active
+            for name in wave.active():
+                self._move(wave, name, ServerState.FAILED, wave.phase or Phase.PRECHECK,
+                           f"run interrupted ({type(exc).__name__})")
+            self.store.finish_run(run_id, RunStatus.FAILED)
+            raise
+        outcome = WaveResult(run_id, dict(wave.states), dict(wave.errors))
+        self.store.finish_run(run_id, outcome.status)
+        return outcome
+
+    def _phases(self, wave: _WaveState) -> None:
         for phase in PHASES:
             active = wave.active()
             if not active:
                 break
+            wave.phase = phase
             for name in active:
                 self._move(wave, name, phase.state, phase)
             result = self._run_phase(wave, phase, active)
@@ -72,9 +86,6 @@ class WaveEngine:
                 self._settle(wave, name, phase, result.outcomes.get(name))
         for name in wave.active():
             self._move(wave, name, ServerState.DONE, Phase.VALIDATE)
-        outcome = WaveResult(run_id, dict(wave.states), dict(wave.errors))
-        self.store.finish_run(run_id, outcome.status)
-        return outcome
 
     def _run_phase(self, wave: _WaveState, phase: Phase, active: Sequence[str]) -> PhaseResult:
         secrets = secret_env_values(wave.request.env)
@@ -130,6 +141,7 @@ class _WaveState:
         self.specs = {s.name: s for s in request.specs}
         self.data: dict[str, dict[str, Any]] = {s.name: {} for s in request.specs}
         self.workdir = request.runs_dir / str(run_id)
+        self.phase: Phase | None = None
 
     def active(self) -> list[str]:
         return [n for n, st in self.states.items() if st not in (ServerState.FAILED, ServerState.DONE)]

@@ -143,3 +143,18 @@ def test_every_transition_is_an_event(store: Store, tmp_path: Path) -> None:
     assert moves == [("pending", "prechecking"), ("prechecking", "provisioning"),
                      ("provisioning", "replicating"), ("replicating", "cutting_over"),
                      ("cutting_over", "validating"), ("validating", "done")]
+
+
+def test_interrupt_leaves_no_server_looking_active(store: Store, tmp_path: Path) -> None:
+    class Interrupted:
+        def run_phase(self, request: PhaseRequest, on_event: EventSink) -> PhaseResult:
+            if request.phase is Phase.PROVISION:
+                raise KeyboardInterrupt
+            return PhaseResult({s: ok(answers={}) for s in request.servers})
+
+    with pytest.raises(KeyboardInterrupt):
+        WaveEngine(store, Interrupted()).run(request(tmp_path, "a", "bb"))
+    rows = store.run_servers()
+    assert {(r.state, r.phase) for r in rows} == {("failed", "provision")}
+    assert all("interrupted" in (r.error or "") for r in rows)
+    assert store.runs()[0].status == "failed" and store.runs()[0].finished_at
