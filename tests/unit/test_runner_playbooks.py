@@ -6,7 +6,6 @@ import sys
 import zipfile
 from pathlib import Path
 
-import pytest
 import yaml
 
 from orchestrator.runner.shipped import PHASE_PLAYBOOKS, playbooks_dir
@@ -30,11 +29,14 @@ def test_no_shell_strings_in_playbooks() -> None:
         assert "ansible.builtin.shell" not in text and "ansible.builtin.raw" not in text, path
 
 
-@pytest.mark.skipif(shutil.which("git") is None, reason="needs git for a clean copy")
 def test_wheel_ships_playbooks_and_module(tmp_path: Path) -> None:
     src = tmp_path / "src"
-    shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(".git", ".venv", "*.egg-info", "build", "dist",
-                                                             "__pycache__", ".pytest_cache", ".mypy_cache"))
+    # only what the source distribution is made of: never the venv, a demo workspace or a running lab
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, src / name)
+    for folder in ("orchestrator", "discovery", "playbooks"):
+        shutil.copytree(REPO / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__"))
     out = tmp_path / "wheels"
     done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
                            str(src), "-w", str(out)], capture_output=True, text=True, check=False, timeout=300)
