@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,12 +32,19 @@ def workspace(ctx: typer.Context) -> Workspace:
     return find_workspace(state(ctx).workspace_option)
 
 
+def _width(stream: Any) -> int | None:
+    """Tables piped to a file or CI log get room (rich assumes 80 columns off a terminal)."""
+    if os.environ.get("COLUMNS") or stream.isatty():
+        return None
+    return 160
+
+
 def console() -> Console:
-    return Console(highlight=False, soft_wrap=True)
+    return Console(highlight=False, soft_wrap=True, width=_width(sys.stdout))
 
 
 def err_console() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return Console(stderr=True, highlight=False, soft_wrap=True, width=_width(sys.stderr))
 
 
 def print_json(data: Any) -> None:
