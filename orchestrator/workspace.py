@@ -36,7 +36,7 @@ max_wave_servers = 25
 # region = "id-jkt-1"
 # subnet_id = "subnet-..."
 # image_id = "ami-..."
-# instance_type = "t3.medium"
+# instance_type = "t3.micro"
 """
 
 

@@ -184,6 +184,7 @@ class _WaveState:
             "pindah_pull_sources": [f"{src.user}@{src.address}:{p}" for p in paths],
             "pindah_push_sources": [f"{staging}/.{p}" for p in paths],
             "pindah_target_user": spec.target_user, "pindah_target_port": spec.target_port,
+            "pindah_provision_timeout": spec.provision_timeout,
             "pindah_target_known_hosts": spec.target_known_hosts_file or "",
             "pindah_expected_answers": answers,
             "pindah_expected_digests": [str(answers.get(s.name, "")) for s in spec.services],

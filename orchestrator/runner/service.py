@@ -53,7 +53,8 @@ def run_wave(ws: Workspace, options: RunOptions, observer: WaveObserver | None =
     with Store.open(ws.db_path) as store:
         todo = _not_done(store, plan.id, options.wave, servers)
         inventory = options.inventory or default_inventory(store)
-        specs = specs_for_servers(load_inventory(inventory), todo, source=str(inventory))
+        specs = specs_for_servers(load_inventory(inventory), todo, source=str(inventory),
+                                  default_known_hosts=str(ws.known_hosts))
         request = WaveRequest(plan_id=plan.id, wave=options.wave, specs=tuple(specs), cloud=cloud_vars(cloud),
                               runs_dir=ws.runs_dir, forks=options.forks, env=cloud.credential_env())
         ws.runs_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

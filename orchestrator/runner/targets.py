@@ -75,6 +75,7 @@ class MigrationSpec(_Frozen):
     target_key_file: str | None
     target_known_hosts_file: str | None
     python_interpreter: str = "/usr/bin/python3"
+    provision_timeout: int = Field(default=180, ge=10, le=3600)
 
     @field_validator("data_dirs")
     @classmethod
@@ -90,10 +91,15 @@ def _opt(value: object) -> str | None:
     return None if value in (None, "") else str(value)
 
 
-def spec_from_host(host: InventoryHostLike, *, source: str = "inventory") -> MigrationSpec:
-    """Build one server's spec from its inventory entry; a malformed host var is an InputError."""
+def spec_from_host(host: InventoryHostLike, *, source: str = "inventory",
+                   default_known_hosts: str | None = None) -> MigrationSpec:
+    """Build one server's spec from its inventory entry; a malformed host var is an InputError.
+
+    Without a UserKnownHostsFile in the inventory, host keys are checked against ``default_known_hosts``
+    (the workspace's file, as discovery does), never against whatever ~/.ssh holds.
+    """
     hv = dict(host.vars)
-    key, kh = _opt(host.key_file), _opt(host.known_hosts_file)
+    key, kh = _opt(host.key_file), _opt(host.known_hosts_file) or default_known_hosts
     try:
         return MigrationSpec(
             name=host.name,
@@ -106,23 +112,25 @@ def spec_from_host(host: InventoryHostLike, *, source: str = "inventory") -> Mig
             target_key_file=_opt(hv.get("pindah_target_key_file")) or key,
             target_known_hosts_file=_opt(hv.get("pindah_target_known_hosts")) or kh,
             python_interpreter=str(hv.get("ansible_python_interpreter") or "/usr/bin/python3"),
+            provision_timeout=int(hv.get("pindah_provision_timeout") or 180),
         )
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise InputError(f"host {host.name}: pindah_services/pindah_data_dirs invalid: {first['msg']}",
+        where = ".".join(str(part) for part in first["loc"]) or "host vars"
+        raise InputError(f"host {host.name}: {where} invalid: {first['msg']}",
                          source=source, hint="pindah_services: [{name: app, port: 8080}], "
                          "pindah_data_dirs: [/srv/app]") from None
 
 
 def specs_for_servers(hosts: Iterable[InventoryHostLike], servers: Sequence[str], *,
-                      source: str) -> list[MigrationSpec]:
+                      source: str, default_known_hosts: str | None = None) -> list[MigrationSpec]:
     """Specs for ``servers`` (in that order); every server must be in the inventory."""
     by_name = {h.name: h for h in hosts}
     missing = [s for s in servers if s not in by_name]
     if missing:
         raise RunError(f"{len(missing)} wave server(s) not in inventory {source}: {', '.join(missing[:10])}",
                        hint="pass the inventory the plan was made from with -i")
-    specs = [spec_from_host(by_name[s], source=source) for s in servers]
+    specs = [spec_from_host(by_name[s], source=source, default_known_hosts=default_known_hosts) for s in servers]
     empty = [s.name for s in specs if not s.services and not s.data_dirs]
     if empty:
         raise RunError(f"{len(empty)} wave server(s) declare nothing to move: {', '.join(empty[:10])}",

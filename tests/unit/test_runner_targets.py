@@ -56,3 +56,22 @@ def test_a_server_with_nothing_to_move_is_refused_with_a_hint() -> None:
     with pytest.raises(RunError, match="declare nothing to move") as info:
         specs_for_servers([host("a")], ["a"], source="inv.yml")
     assert "pindah_services" in info.value.hint
+
+
+def test_without_a_known_hosts_file_the_workspace_one_is_used() -> None:
+    bare = InventoryHost(name="db1", address="10.1.0.6", port=22, user="root", key_file=None,
+                         known_hosts_file=None, vars={"pindah_data_dirs": ["/srv/db"]})
+    spec = specs_for_servers([bare], ["db1"], source="inv.yml", default_known_hosts="/ws/.pindah/known_hosts")[0]
+    assert spec.source.known_hosts_file == "/ws/.pindah/known_hosts"
+    assert spec.target_known_hosts_file == "/ws/.pindah/known_hosts"
+    args = shlex.split(connection_vars(spec.source, spec.python_interpreter)["ansible_ssh_common_args"])
+    assert "UserKnownHostsFile=/ws/.pindah/known_hosts" in args
+    # an inventory that names its own file keeps it
+    assert spec_from_host(host(), default_known_hosts="/ws/kh").source.known_hosts_file == "/kh/known hosts"
+
+
+def test_provision_timeout_comes_from_the_inventory() -> None:
+    assert spec_from_host(host(pindah_data_dirs=["/srv/a"])).provision_timeout == 180
+    assert spec_from_host(host(pindah_data_dirs=["/srv/a"], pindah_provision_timeout=600)).provision_timeout == 600
+    with pytest.raises(InputError):
+        spec_from_host(host(pindah_data_dirs=["/srv/a"], pindah_provision_timeout=1))
