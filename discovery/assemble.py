@@ -6,17 +6,39 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from discovery import eol, middleware
 from discovery.errors import HINTS, DiscoveryError, FailureCategory
 from discovery.facts import Completeness, FactError, HostFacts
-from discovery.probes import disks, osrelease, sockets, system
+from discovery.probes import (
+    cron,
+    disks,
+    mounts,
+    network,
+    osrelease,
+    packages,
+    processes,
+    services,
+    sockets,
+    system,
+    virt,
+)
+from discovery.probes.partial import Partial
 from discovery.probes.script import Section
 
+# probe → (HostFacts field, or a "_name" kept aside for derived facts; its parser)
 _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "os": ("os", osrelease.parse),
     "hostname": ("hostname", system.parse_hostname),
     "cpu": ("cpu", system.parse_cpu),
     "memory": ("memory_mb", system.parse_memory_mb),
     "disks": ("disks", disks.parse),
+    "packages": ("packages", packages.parse),
+    "services": ("services", services.parse),
+    "network": ("_network", network.parse),
+    "mounts": ("mounts", mounts.parse),
+    "cron": ("cron_jobs", cron.parse),
+    "virtualization": ("virtualization", virt.parse),
+    "processes": ("_processes", processes.parse),
 }
 
 
@@ -29,8 +51,11 @@ def facts_from_sections(name: str, address: str, sections: dict[str, Section],
     errors: list[FactError] = []
     for probe, (field, parser) in _PARSERS.items():
         try:
-            values[field] = parser(_text(sections, probe))
+            value = parser(_text(sections, probe))
             completeness[probe] = Completeness.COMPLETE
+            if isinstance(value, Partial):
+                value = _partial(probe, value, completeness, errors)
+            values[field] = value
         except DiscoveryError as exc:
             completeness[probe] = Completeness.FAILED
             errors.append(FactError(fact=probe, category=exc.category.value, message=exc.message,
@@ -40,12 +65,37 @@ def facts_from_sections(name: str, address: str, sections: dict[str, Section],
             errors.append(_parse_error(probe, f"{type(exc).__name__}: {exc}"))
         _blame_command(sections.get(probe), errors)
     _add_sockets(sections, values, completeness, errors)
+    _derive(values, completeness, collected_at or datetime.now(UTC))
     if ignore_peer is not None and "connections" in values:
         peer = (sockets.normalize_address(ignore_peer[0]), ignore_peer[1])
         values["connections"] = tuple(c for c in values["connections"]
                                       if (c.remote_address, c.remote_port) != peer)
     return HostFacts(name=name, address=address, reachable=True, completeness=completeness,
                      errors=tuple(errors), collected_at=collected_at or datetime.now(UTC), **values)
+
+
+def _partial(probe: str, value: Partial, completeness: dict[str, Completeness], errors: list[FactError]) -> Any:
+    completeness[probe] = Completeness.PARTIAL
+    errors.append(FactError(fact=probe, category="partial", message=value.reason,
+                            hint="run discovery with become (ansible_become) to see everything"))
+    return value.value
+
+
+def _derive(values: dict[str, Any], completeness: dict[str, Completeness], now: datetime) -> None:
+    """Facts computed from other facts: network fields, end-of-life, middleware, process names."""
+    net = values.pop("_network", None)
+    if net is not None:
+        values.update(interfaces=net.interfaces, default_gateway=net.default_gateway, dns_servers=net.dns_servers)
+    if values.get("os") is not None:
+        values["eol"] = eol.status(values["os"], now.date())
+        completeness["eol"] = Completeness.COMPLETE if values["eol"].status != "unknown" else Completeness.PARTIAL
+    procs = values.pop("_processes", None)
+    if procs is not None:
+        values["processes"] = tuple(sorted({p.name for p in procs}))
+    if procs is not None or "packages" in values:
+        values["middleware"] = middleware.detect(values.get("packages", ()), procs or ())
+        both = procs is not None and "packages" in values
+        completeness["middleware"] = Completeness.COMPLETE if both else Completeness.PARTIAL
 
 
 def _text(sections: dict[str, Section], probe: str) -> str:

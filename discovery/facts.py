@@ -55,6 +55,62 @@ class Connection(Frozen):
     direction: Literal["inbound", "outbound"]
 
 
+class Package(Frozen):
+    name: str
+    version: str = ""
+    arch: str = ""
+    manager: Literal["rpm", "dpkg"] = "rpm"
+
+
+class Service(Frozen):
+    """A system service: ``active`` is whether it runs now, ``enabled`` whether it starts at boot (None: unknown)."""
+
+    name: str
+    manager: Literal["systemd", "sysv"] = "systemd"
+    active: bool | None = None
+    enabled: bool | None = None
+    state: str = ""
+
+
+class Interface(Frozen):
+    name: str
+    addresses: tuple[str, ...] = ()  # CIDR, e.g. 10.0.0.5/24
+    mac: str | None = None
+    up: bool | None = None
+
+
+class Mount(Frozen):
+    device: str
+    mountpoint: str
+    fstype: str = ""
+    size_mb: int = 0
+    used_mb: int = 0
+    available_mb: int = 0
+    use_percent: int | None = None
+
+
+class CronJob(Frozen):
+    schedule: str
+    command: str
+    user: str | None = None
+    source: str = ""
+
+
+class EolInfo(Frozen):
+    """End of (standard) support of the OS release: ``status`` is supported, eol or unknown."""
+
+    status: Literal["supported", "eol", "unknown"] = "unknown"
+    date: str | None = None  # ISO date
+
+
+class Middleware(Frozen):
+    """A recognised web server, database or runtime, found in packages and/or running processes."""
+
+    kind: str  # nginx, httpd, postgres, mysql, oracle, java, php, python, node, ...
+    version: str | None = None
+    evidence: tuple[str, ...] = ()  # "package:nginx-1.22", "process:nginx"
+
+
 class FactError(Frozen):
     """One thing that went wrong: a whole host (fact == "host") or one fact."""
 
@@ -76,6 +132,17 @@ class HostFacts(Frozen):
     disks: tuple[Disk, ...] = ()
     listening: tuple[Listener, ...] = ()
     connections: tuple[Connection, ...] = ()
+    packages: tuple[Package, ...] = ()
+    services: tuple[Service, ...] = ()
+    interfaces: tuple[Interface, ...] = ()
+    default_gateway: str | None = None
+    dns_servers: tuple[str, ...] = ()
+    mounts: tuple[Mount, ...] = ()
+    cron_jobs: tuple[CronJob, ...] = ()
+    virtualization: str | None = None  # kvm, vmware, xen, microsoft, oracle, lxc, docker, ..., "none" (physical)
+    eol: EolInfo | None = None
+    middleware: tuple[Middleware, ...] = ()
+    processes: tuple[str, ...] = ()  # distinct command names seen running
     completeness: dict[str, Completeness] = Field(default_factory=dict)
     errors: tuple[FactError, ...] = ()
     collected_at: datetime | None = None

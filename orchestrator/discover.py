@@ -17,6 +17,9 @@ from orchestrator.workspace import Workspace
 
 EXPORT_SCHEMA_VERSION = 1
 ProgressCallback = Callable[[HostFacts], None]
+# facts added after the first export shape: additive keys, same schema_version
+EXTRA_KEYS = ("packages", "services", "interfaces", "default_gateway", "dns_servers", "mounts", "cron_jobs",
+              "virtualization", "eol", "middleware", "processes")
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,7 @@ def export_host(facts: HostFacts) -> dict[str, Any]:
         "listening": [{"port": x["port"], "protocol": x["protocol"], "address": x["address"],
                        "process": x["process"]} for x in data["listening"]],
         "connections": data["connections"], "errors": data["errors"],
+        **{key: data[key] for key in EXTRA_KEYS},
         "completeness": data["completeness"], "collected_at": data["collected_at"],
     }
 

@@ -9,7 +9,19 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from discovery.probes import disks, osrelease, sockets, system
+from discovery.probes import (
+    cron,
+    disks,
+    mounts,
+    network,
+    osrelease,
+    packages,
+    processes,
+    services,
+    sockets,
+    system,
+    virt,
+)
 
 PROBE_COMMANDS: dict[str, str] = {
     "os": osrelease.COMMAND,
@@ -18,6 +30,13 @@ PROBE_COMMANDS: dict[str, str] = {
     "memory": system.MEMORY_COMMAND,
     "disks": disks.COMMAND,
     "sockets": sockets.COMMAND,
+    "packages": packages.COMMAND,
+    "services": services.COMMAND,
+    "network": network.COMMAND,
+    "mounts": mounts.COMMAND,
+    "cron": cron.COMMAND,
+    "virtualization": virt.COMMAND,
+    "processes": processes.COMMAND,
 }
 
 

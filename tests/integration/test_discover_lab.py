@@ -147,3 +147,34 @@ def test_cli_exit_codes_and_export_shape(discovered: Discovered, lab: Any, tmp_p
                                  "direction"}
         for listener in host["listening"]:
             assert set(listener) >= {"port", "protocol", "address", "process"}
+
+
+MIDDLEWARE_OF_PROCESS = {"nginx": "nginx", "java": "java", "postgres": "postgres", "redis-server": "redis"}
+
+
+def test_services_middleware_network_and_mounts(discovered: Discovered, lab: Any) -> None:
+    for host in lab.manifest.hosts:
+        facts = discovered.facts(host.name)
+        services = {s.name: s for s in facts.services}
+        for service in host.services:
+            assert service.name in services, (host.name, service.name, sorted(services))
+        kinds = {m.kind for m in facts.middleware}
+        for service in host.services:
+            if service.process in MIDDLEWARE_OF_PROCESS:
+                assert MIDDLEWARE_OF_PROCESS[service.process] in kinds, (host.name, service, facts.middleware)
+        assert {s.process for s in host.services} <= set(facts.processes), host.name
+        addresses = {a.split("/")[0] for i in facts.interfaces for a in i.addresses}
+        assert host.address in addresses, (host.name, facts.interfaces)
+        assert any(m.mountpoint == "/" and m.size_mb > 0 for m in facts.mounts), (host.name, facts.mounts)
+        assert facts.eol is not None and facts.virtualization
+        for fact in ("packages", "services", "network", "mounts", "cron", "virtualization", "processes"):
+            assert facts.completeness[fact] in ("complete", "partial"), (host.name, fact)
+
+
+def test_export_has_the_new_keys(discovered: Discovered) -> None:
+    from orchestrator.discover import EXTRA_KEYS, export_document
+
+    document = export_document(discovered.result.facts)
+    for host in document["hosts"]:
+        assert EXPORT_KEYS | set(EXTRA_KEYS) <= set(host)
+        json.dumps(host)

@@ -18,6 +18,16 @@ OUTPUT = {
     "memory": "MemTotal: 8388608 kB",
     "disks": "%% lsblk\nsda 107374182400 disk",
     "sockets": "%% ss\nLISTEN 0 128 0.0.0.0:5432 0.0.0.0:* users:((\"postgres\",pid=1,fd=3))",
+    "packages": "%% rpm\npostgresql-server\t(none):9.2.24-4.el7\tx86_64",
+    "services": "%% units\npostgresql.service loaded active running PostgreSQL\n%% unit-files\n"
+                "postgresql.service enabled",
+    "network": "%% ip-link\n2: eth0: <UP> mtu 1500\\    link/ether 02:00:00:00:00:01 brd ff:ff:ff:ff:ff:ff\n"
+               "%% ip-addr\n2: eth0    inet 10.0.0.0/24 scope global eth0\n%% ip-route\ndefault via 10.0.0.254\n"
+               "%% resolv\nnameserver 10.0.0.53",
+    "mounts": "Filesystem Type 1024-blocks Used Available Capacity Mounted on\n/dev/sda1 xfs 1048576 524288 524288 50% /",
+    "cron": "%% system /etc/crontab\n%% user postgres\n0 2 * * * /usr/local/bin/backup",
+    "virtualization": "%% detect vmware",
+    "processes": "postgres /usr/pgsql-9.2/bin/postgres -D /var/lib/pgsql",
 }
 
 
@@ -86,7 +96,12 @@ def test_one_host_facts_from_canned_output(tmp_path: Path) -> None:
     assert facts.memory_mb == 8192
     assert facts.disks[0].size_gb == 100.0
     assert facts.listening[0].process == "postgres"
-    assert set(facts.completeness.values()) == {"complete"}
+    assert set(facts.completeness.values()) == {"complete"}, facts.errors
+    assert set(OUTPUT) <= set(script.PROBE_COMMANDS)
+    assert [(m.kind, m.version) for m in facts.middleware] == [("postgres", "9.2.24")]
+    assert facts.eol is not None and facts.eol.status == "eol" and facts.virtualization == "vmware"
+    assert facts.default_gateway == "10.0.0.254" and facts.mounts[0].size_mb == 1024
+    assert facts.services[0].active and facts.cron_jobs[0].user == "postgres"
 
 
 def test_a_crashing_transport_is_recorded_not_raised(tmp_path: Path) -> None:
