@@ -90,6 +90,10 @@ def status_command(
     if as_json:
         common.print_json({"servers": servers})
         return
+    if not servers:
+        where = f" for plan {escape(plan)}" if plan else ""
+        common.console().print(f"no runs yet{where}: start one with 'pindah run --plan ID --wave K'")
+        return
     table = Table("plan", "wave", "server", "state", "phase", "target", "error")
     for row in servers:
         target = row["target"]
