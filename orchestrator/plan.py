@@ -35,6 +35,7 @@ class PlannedServer(Frozen):
     role: str | None = None
     disk_gb: float | None = None
     reason: str
+    reasons: tuple[str, ...] = ()  # plain-words reasons for its wave, what `pindah plan explain` prints
 
 
 class Wave(Frozen):
@@ -42,6 +43,23 @@ class Wave(Frozen):
     servers: tuple[str, ...]
     applications: tuple[str, ...]
     reason: str = ""
+    max_servers: int | None = None  # this wave's server limit (the pilot and ramp waves have smaller ones)
+    storage_gb: float | None = None
+    pilot: bool = False
+
+
+class PlanRules(Frozen):
+    """The wave constraints a plan was built under (pindah.toml [plan], recorded in the plan)."""
+
+    max_wave_servers: int
+    max_wave_storage_gb: float | None = None
+    pilot_servers: int = 0
+    pilot_criticality: tuple[str, ...] = ("low",)
+    ramp: tuple[int, ...] = ()
+    separate_environments: bool = False
+    hard_ports: tuple[int, ...] = (1433, 1521, 2049, 3306, 5432, 6379, 9042, 27017)
+    pins: tuple[tuple[str, int], ...] = ()
+    anti_affinity: tuple[tuple[str, ...], ...] = ()
 
 
 class Application(Frozen):
@@ -83,6 +101,7 @@ class Plan(Frozen):
     cross_wave_weight: float
     notes: tuple[str, ...] = ()
     external: tuple[ExternalDependency, ...] = ()
+    rules: PlanRules | None = None
 
     def wave(self, index: int) -> Wave:
         for wave in self.waves:

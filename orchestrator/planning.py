@@ -10,11 +10,10 @@ from pathlib import Path
 from orchestrator.errors import PlanError, WorkspaceError
 from orchestrator.plan import Plan, dump_plan, load_plan, plan_path, validate_plan_id
 from orchestrator.planner import PlannerInputs, build_inputs, build_plan
+from orchestrator.planner.constraints import rules_from_config
 from orchestrator.planner.markdown import render_plan_markdown
 from orchestrator.store import Store
 from orchestrator.workspace import Workspace
-
-DEFAULT_MAX_WAVE_SERVERS = 25
 
 
 @dataclass(frozen=True)
@@ -34,14 +33,6 @@ class PlanSummary:
 
 def collect_inputs(store: Store) -> PlannerInputs:
     return build_inputs(store.latest_facts(), store.servers(), store.dependencies())
-
-
-def configured_max_wave(ws: Workspace) -> int:
-    value = ws.config().get("plan", {}).get("max_wave_servers", DEFAULT_MAX_WAVE_SERVERS)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise WorkspaceError(f"[plan] max_wave_servers in {ws.config_path} must be a whole number >= 1, "
-                             f"got {value!r}", hint="fix pindah.toml or pass --max-wave-servers N")
-    return value
 
 
 def default_plan_id(plans_dir: Path, now: datetime) -> str:
@@ -73,14 +64,17 @@ def create_plan(ws: Workspace, *, plan_id: str | None = None, max_wave_servers: 
                 now: datetime | None = None) -> CreatedPlan:
     """Plan from the workspace store's current inputs and write ``plans/<id>.yaml`` + ``.md``."""
     moment = now or datetime.now(UTC)
-    limit = max_wave_servers if max_wave_servers is not None else configured_max_wave(ws)
+    section = ws.config().get("plan", {})
+    if not isinstance(section, dict):
+        raise WorkspaceError(f"[plan] in {ws.config_path} must be a table", hint="fix pindah.toml")
+    rules = rules_from_config(section, max_wave_servers)
     chosen = validate_plan_id(plan_id) if plan_id else default_plan_id(ws.plans_dir, moment)
     if plan_path(ws.plans_dir, chosen).exists():
         raise PlanError(f"plan {chosen!r} already exists", hint="choose another --id; plans are never overwritten")
     with Store.open(ws.db_path) as store:
         inputs = collect_inputs(store)
-    plan = build_plan(inputs, plan_id=chosen, max_wave_servers=limit,
-                      created_at=moment.isoformat(timespec="seconds"))
+    plan = build_plan(inputs, plan_id=chosen, max_wave_servers=rules.max_wave_servers,
+                      created_at=moment.isoformat(timespec="seconds"), rules=rules)
     return write_plan_files(ws.plans_dir, plan)
 
 

@@ -1,4 +1,4 @@
-"""The first-cut planner: inputs in, Plan out. Pure and deterministic (created_at is passed in)."""
+"""The planner: inputs and rules in, Plan out. Pure and deterministic (created_at is passed in)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,31 @@ from orchestrator.plan import (
     Plan,
     PlanDependency,
     PlannedServer,
+    PlanRules,
     Wave,
     validate_plan_id,
 )
 from orchestrator.planner.grouping import Group, dependency_graph, group_servers, shared_services
+from orchestrator.planner.improve import improve
 from orchestrator.planner.inputs import SHARED_ROLE, PlannerInputs, ServerInput
-from orchestrator.planner.waves import SHARED_POLICY, Schedule, app_weights, schedule
+from orchestrator.planner.reasons import Context, server_reasons
+from orchestrator.planner.units import Problem, Weights, build_problem
+from orchestrator.planner.waves import SHARED_POLICY, Assignment, WaveBox, construct
 
 
-def build_plan(inputs: PlannerInputs, *, plan_id: str, max_wave_servers: int, created_at: str) -> Plan:
-    """Group servers into applications and applications into waves; every decision carries a reason."""
+def app_weights(groups: list[Group], inputs: PlannerInputs) -> Weights:
+    """Undirected dependency weight between applications (edges inside an application are left out)."""
+    owner = {server: g.name for g in groups for server in g.servers}
+    weights: Weights = {}
+    for edge in inputs.edges:
+        a, b = owner[edge.source], owner[edge.target]
+        if a != b:
+            weights.setdefault(a, {})[b] = weights.get(a, {}).get(b, 0.0) + edge.weight
+            weights.setdefault(b, {})[a] = weights.get(b, {}).get(a, 0.0) + edge.weight
+    return weights
+
+
+def _check(inputs: PlannerInputs, plan_id: str, max_wave_servers: int) -> None:
     validate_plan_id(plan_id)
     if max_wave_servers < 1:
         raise PlanError(f"max wave size must be at least 1, got {max_wave_servers}",
@@ -26,68 +41,83 @@ def build_plan(inputs: PlannerInputs, *, plan_id: str, max_wave_servers: int, cr
     if not inputs.servers:
         raise PlanError("there are no servers to plan",
                         hint="run 'pindah discover' or 'pindah import servers FILE' first")
+
+
+def schedule(groups: list[Group], inputs: PlannerInputs, rules: PlanRules
+             ) -> tuple[Problem, Assignment, dict[str, list[str]]]:
+    """Construction under every constraint, then local search; the problem, the waves and the moves made."""
+    problem = build_problem(groups, inputs, rules, app_weights(groups, inputs))
+    assignment = construct(problem)
+    moves = improve(problem, assignment)
+    return problem, assignment, moves
+
+
+def build_plan(inputs: PlannerInputs, *, plan_id: str, max_wave_servers: int, created_at: str,
+               rules: PlanRules | None = None) -> Plan:
+    """Group servers into applications and applications into waves; every decision carries a reason."""
+    _check(inputs, plan_id, max_wave_servers)
+    rules = (rules or PlanRules(max_wave_servers=max_wave_servers)).model_copy(
+        update={"max_wave_servers": max_wave_servers})
     graph = dependency_graph(inputs)
     shared = shared_services(inputs, graph)
     groups = group_servers(inputs, graph, shared)
-    weights = app_weights(groups, graph)
-    sched = schedule(groups, weights, max_wave_servers)
-    wave_of = {server: sched.placements[g.name].wave for g in groups for server in g.servers}
+    problem, assignment, moves = schedule(groups, inputs, rules)
+    ctx = Context.make(inputs, groups, problem, assignment, moves=moves, shared=shared)
+    wave_of = {server: ctx.wave_of_server(server) for server in ctx.server_app}
     cross = sum(e.weight for e in inputs.edges if wave_of[e.source] != wave_of[e.target])
+    oversized = tuple(sorted(a for u in problem.units.values() if u.oversized for a in u.apps))
     return Plan(
-        id=plan_id,
-        created_at=created_at,
-        input_digest=inputs.digest(),
-        max_wave_servers=max_wave_servers,
-        waves=_waves(groups, sched, max_wave_servers),
-        oversized=sched.oversized,
-        applications=tuple(_application(g, sched) for g in groups),
-        servers=_servers(inputs, groups, sched, shared),
+        id=plan_id, created_at=created_at, input_digest=inputs.digest(), max_wave_servers=max_wave_servers,
+        waves=tuple(_wave(box, ctx) for box in assignment.waves),
+        oversized=oversized,
+        applications=tuple(_application(g, ctx) for g in groups),
+        servers=tuple(_server(s, ctx, shared) for s in inputs.servers),
         dependencies=tuple(PlanDependency(source=e.source, target=e.target, port=e.port, weight=e.weight,
                                           kind=e.kind) for e in inputs.edges),
         cross_wave_weight=round(cross, 6),
-        notes=_notes(shared, sched, max_wave_servers, groups),
+        notes=_notes(shared, problem, groups, oversized),
         external=tuple(ExternalDependency(source=x.source, address=x.address, port=x.port, count=x.count)
                        for x in inputs.external),
+        rules=rules,
     )
 
 
-def _application(group: Group, sched: Schedule) -> Application:
-    placement = sched.placements[group.name]
-    return Application(name=group.name, servers=group.servers, wave=placement.wave, source=group.source,
-                       reason=f"{group.why}; {placement.why}")
+def _application(group: Group, ctx: Context) -> Application:
+    unit = ctx.problem.unit_of_app[group.name]
+    return Application(name=group.name, servers=group.servers, wave=ctx.assignment.wave_of[unit],
+                       source=group.source, reason=f"{group.why}; {ctx.placement(unit)}")
 
 
-def _waves(groups: list[Group], sched: Schedule, max_wave: int) -> tuple[Wave, ...]:
-    by_name = {g.name: g for g in groups}
-    out: list[Wave] = []
-    for index, apps in enumerate(sched.waves, start=1):
-        servers = tuple(sorted(s for a in apps for s in by_name[a].servers))
-        kinds = {by_name[a].source for a in apps}
-        if any(a in sched.oversized for a in apps):
-            why = f"oversized application {apps[0]} ({len(servers)} servers > limit {max_wave}) alone"
-        elif kinds == {"shared"}:
-            why = f"shared services, after all their consumers ({len(servers)}/{max_wave} servers)"
-        else:
-            why = (f"{len(apps)} application(s), {len(servers)}/{max_wave} servers, "
-                   "opened by the largest unplaced application, then filled with the applications most linked to "
-                   "it, then with the largest that fit")
-        out.append(Wave(index=index, servers=servers, applications=apps, reason=why))
-    return tuple(out)
+def _wave(box: WaveBox, ctx: Context) -> Wave:
+    apps = tuple(sorted(a for u in box.members for a in ctx.problem.units[u].apps))
+    servers = tuple(sorted(s for a in apps for s in ctx.app_servers[a]))
+    limit = ctx.problem.rules.max_wave_servers
+    units = [ctx.problem.units[u] for u in box.members]
+    if any(u.oversized for u in units):
+        why = f"oversized application {apps[0]} ({len(servers)} servers / {box.storage:g} GB, limit {limit}) alone"
+    elif box.shared:
+        why = f"shared services, after all their consumers ({len(servers)}/{box.cap} servers)"
+    else:
+        kind = (f"pilot wave (only non-production servers of criticality "
+                f"{'/'.join(ctx.problem.rules.pilot_criticality)}), " if box.pilot else "")
+        why = (f"{kind}{len(apps)} application(s), {len(servers)}/{box.cap} servers, opened by the largest allowed "
+               "application, then filled with the applications most linked to it, then with the largest that fit")
+    if box.note:
+        why += f"; {box.note}"
+    return Wave(index=box.index, servers=servers, applications=apps, reason=why, max_servers=box.cap,
+                storage_gb=round(box.storage, 6), pilot=box.pilot)
 
 
-def _servers(inputs: PlannerInputs, groups: list[Group], sched: Schedule,
-             shared: dict[str, str]) -> tuple[PlannedServer, ...]:
-    owner = {server: g for g in groups for server in g.servers}
-    out: list[PlannedServer] = []
-    for server in inputs.servers:
-        group = owner[server.name]
-        placement = sched.placements[group.name]
-        role = SHARED_ROLE if server.name in shared else server.role
-        out.append(PlannedServer(
-            name=server.name, address=server.address, application=group.name, wave=placement.wave,
-            environment=server.environment, site=server.site, role=role, disk_gb=server.disk_gb,
-            reason=f"in application {group.name}: {group.why}; {placement.why}{_origin(server)}"))
-    return tuple(out)
+def _server(server: ServerInput, ctx: Context, shared: dict[str, str]) -> PlannedServer:
+    app = ctx.server_app[server.name]
+    unit = ctx.problem.unit_of_app[app]
+    role = SHARED_ROLE if server.name in shared else server.role
+    group = ctx.groups[app]
+    return PlannedServer(
+        name=server.name, address=server.address, application=app, wave=ctx.wave_of_server(server.name),
+        environment=server.environment, site=server.site, role=role, disk_gb=server.disk_gb,
+        reason=f"in application {app}: {group.why}; {ctx.placement(unit)}{_origin(server)}",
+        reasons=server_reasons(server, ctx) + ((_origin(server).strip(),) if _origin(server) else ()))
 
 
 def _origin(server: ServerInput) -> str:
@@ -96,13 +126,32 @@ def _origin(server: ServerInput) -> str:
     return f" [{' and '.join(seen)}{unreachable}]" if seen else ""
 
 
-def _notes(shared: dict[str, str], sched: Schedule, max_wave: int, groups: list[Group]) -> tuple[str, ...]:
-    notes = [f"wave size limit: {max_wave} servers (an application larger than that gets a wave of its own)"]
+def _notes(shared: dict[str, str], problem: Problem, groups: list[Group], oversized: tuple[str, ...]
+           ) -> tuple[str, ...]:
+    rules = problem.rules
+    notes = [f"wave size limit: {rules.max_wave_servers} servers (an application larger than that gets a wave of "
+             "its own)"]
+    if rules.max_wave_storage_gb is not None:
+        notes.append(f"wave storage limit: {rules.max_wave_storage_gb:g} GB")
+    if problem.pilot:
+        notes.append(f"wave 1 is a pilot of at most {min(rules.pilot_servers, rules.max_wave_servers)} servers, "
+                     f"only non-production servers of criticality {'/'.join(rules.pilot_criticality)}")
+    elif rules.pilot_servers:
+        notes.append("no pilot wave: no application has only non-production servers of criticality "
+                     f"{'/'.join(rules.pilot_criticality)} that could open one")
+    if rules.ramp:
+        notes.append(f"ramp: the waves after the pilot hold at most {', '.join(map(str, rules.ramp))} servers, "
+                     f"then {rules.max_wave_servers}")
+    if rules.hard_ports:
+        notes.append("hard dependencies (ports " + ", ".join(map(str, rules.hard_ports)) + "): a provider moves in "
+                     "the same or an earlier wave than its consumer (shared services excepted: they move last)")
+    if rules.separate_environments:
+        notes.append("production and non-production servers never share a wave")
     if shared:
         notes.append(SHARED_POLICY)
-    if sched.oversized:
-        notes.append(f"oversized applications (own wave each): {', '.join(sched.oversized)}")
-    inferred = [g.name for g in groups if g.source == "inferred" and g.name in sched.oversized]
+    if oversized:
+        notes.append(f"oversized applications (own wave each): {', '.join(oversized)}")
+    inferred = [g.name for g in groups if g.source == "inferred" and g.name in oversized]
     if inferred:
         notes.append(f"review: inferred application(s) {', '.join(inferred)} exceed the wave limit; a large "
                      "connected component is often glued together by a hub that is not marked as a shared "

@@ -51,9 +51,9 @@ def render_plan_markdown(plan: Plan) -> str:
              f"- dependency weight crossing waves: {plan.cross_wave_weight:g}", ""]
     lines += [f"- {md_cell(note)}" for note in plan.notes] + [""]
     lines += ["## Waves", ""]
-    lines += md_table(["wave", "servers", "applications", "storage GB", "why"],
-                      [(w.index, len(w.servers), ", ".join(w.applications), _gb(storage[w.index]), w.reason)
-                       for w in plan.waves])
+    lines += md_table(["wave", "servers", "limit", "applications", "storage GB", "why"],
+                      [(w.index, len(w.servers), w.max_servers or "", ", ".join(w.applications),
+                        _gb(storage[w.index]), w.reason) for w in plan.waves])
     apps = {a.name: a for a in plan.applications}
     for wave in plan.waves:
         lines += ["", f"### Wave {wave.index}", ""]

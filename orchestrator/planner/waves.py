@@ -1,135 +1,201 @@
-"""Assign applications to waves: fill one wave at a time, deterministic.
+"""Assign move units to waves: greedy construction one wave at a time, deterministic.
 
-Applications are ranked largest first, then most linked, then by name. A wave opens with the first
-unplaced application (the seed); then it takes, while there is room, the unplaced application with the
-most dependency weight to what is already in the wave; when no linked one fits, the largest unplaced one
-that fits (first-fit decreasing).
+Units are ranked largest first, then most linked, then by name. Wave k first takes the units that must be
+in it (pinned there, or hard providers of something pinned there); then, if still empty, the best-ranked
+unit allowed in it (the seed); then, while there is room, the allowed unit with the most dependency weight
+to what is already in the wave; when no linked one fits, the largest allowed unit that fits.
 
-Hard rules: every application in exactly one wave; a wave holds at most ``max_wave`` servers, except
-an application that alone exceeds it, which gets a wave of its own (and is reported as oversized).
-Shared services are packed into the last wave(s), after every application that consumes them.
+"Allowed" is every constraint at once: the wave's server limit (pilot, ramp, max) and storage limit, the
+pilot's eligibility (non-production, pilot criticality), hard providers already placed (same or earlier
+wave), pins (not before the pinned wave), one environment per wave when separated, and anti-affinity.
+An oversized unit (more servers or storage than any wave holds) gets a wave of its own. Shared services
+are scheduled the same way after every regular wave.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-import networkx as nx
-
-from orchestrator.planner.grouping import Group
+from orchestrator.planner.constraints import InfeasiblePlan
+from orchestrator.planner.units import Problem, Unit
 
 SHARED_POLICY = ("shared services move in the last wave(s): every consumer moves first and keeps reaching "
                  "them on-premises, so no shared service is cut over while an unmoved consumer still needs "
                  "it in its old place, and name resolution/monitoring change only once")
 
 
-@dataclass(frozen=True)
-class Placement:
-    app: str
-    wave: int
-    why: str
-
-
-@dataclass(frozen=True)
-class Schedule:
-    waves: tuple[tuple[str, ...], ...]  # application names per wave, wave 1 first
-    placements: dict[str, Placement]
-    oversized: tuple[str, ...]
-
-
-Weights = dict[str, dict[str, float]]
-
-
-def app_weights(groups: list[Group], graph: nx.DiGraph[str]) -> Weights:
-    """Undirected dependency weight between applications (edges inside an application are left out)."""
-    owner = {server: g.name for g in groups for server in g.servers}
-    weights: Weights = defaultdict(lambda: defaultdict(float))
-    for source, target, data in graph.edges(data=True):
-        a, b = owner[source], owner[target]
-        if a != b:
-            weights[a][b] += data["weight"]
-            weights[b][a] += data["weight"]
-    return weights
-
-
-def _order(groups: list[Group], weights: Weights) -> list[Group]:
-    """Largest first, then the most connected, then by name."""
-    return sorted(groups, key=lambda g: (-len(g.servers), -sum(weights.get(g.name, {}).values()), g.name))
+@dataclass
+class WaveBox:
+    index: int
+    cap: int
+    pilot: bool
+    shared: bool
+    members: list[str] = field(default_factory=list)
+    size: int = 0
+    storage: float = 0.0
+    envs: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    note: str = ""
 
 
 @dataclass
-class _Filler:
-    size: dict[str, int]
-    rank: dict[str, int]
-    weights: Weights
-    max_wave: int
+class Assignment:
+    waves: list[WaveBox]
+    wave_of: dict[str, int]  # unit -> wave index
+    why: dict[str, str]  # unit -> how the construction placed it
 
-    def best_linked(self, affinity: dict[str, float], unplaced: dict[str, None], room: int) -> str | None:
-        fits = [a for a, w in affinity.items() if w > 0 and a in unplaced and self.size[a] <= room]
-        return max(fits, key=lambda a: (affinity[a], -self.rank[a]), default=None)
 
-    def largest_fit(self, unplaced: dict[str, None], room: int) -> str | None:
-        return next((a for a in unplaced if self.size[a] <= room), None)
+class _Builder:
+    def __init__(self, problem: Problem) -> None:
+        self.p = problem
+        units = problem.units.values()
+        self.rank = {u.name: i for i, u in enumerate(sorted(
+            units, key=lambda u: (-u.size, -sum(problem.weights.get(u.name, {}).values()), u.name)))}
+        self.wave_of: dict[str, int] = {}
+        self.why: dict[str, str] = {}
+        self.waves: list[WaveBox] = []
 
-    def partners(self, app: str, members: list[str]) -> str:
-        ranked = sorted(((self.weights.get(app, {}).get(o, 0.0), o) for o in members), key=lambda t: (-t[0], t[1]))
+    def refusal(self, unit: Unit, box: WaveBox, *, capacity: bool = True) -> str | None:
+        """Why ``unit`` may not join ``box`` now, or None when it may."""
+        p = self.p
+        if box.pilot and not unit.pilot_ok:
+            return (f"wave {box.index} is the pilot: only non-production servers of criticality "
+                    f"{'/'.join(p.rules.pilot_criticality)}")
+        if unit.release > box.index:
+            return f"it cannot move before wave {unit.release} ({unit.pin_why or 'a hard provider is pinned later'})"
+        waiting = sorted(u for u in unit.providers if self.wave_of.get(u, box.index + 1) > box.index)
+        if waiting:
+            return f"its hard provider(s) {', '.join(waiting)} are not placed yet"
+        partners = sorted(unit.anti & set(box.members))
+        if partners:
+            return f"anti-affinity with {', '.join(partners)} in wave {box.index}"
+        if p.rules.separate_environments and any(n for e, n in box.envs.items() if e != unit.env):
+            return f"wave {box.index} holds other-environment servers and environments are kept separate"
+        if not capacity:
+            return None
+        if box.members and (unit.oversized or any(p.units[m].oversized for m in box.members)):
+            return "an oversized unit moves alone"
+        if box.size + unit.size > box.cap:
+            return f"wave {box.index} has {box.cap - box.size} of {box.cap} server places left, it needs {unit.size}"
+        limit = p.rules.max_wave_storage_gb
+        if limit is not None and box.members and box.storage + unit.storage > limit:
+            return f"wave {box.index} has {limit - box.storage:g} of {limit:g} GB left, it needs {unit.storage:g}"
+        return None
+
+    def place(self, unit: Unit, box: WaveBox, why: str) -> None:
+        box.members.append(unit.name)
+        box.size += unit.size
+        box.storage += unit.storage
+        box.envs[unit.env] += 1
+        self.wave_of[unit.name] = box.index
+        self.why[unit.name] = why
+
+    def must(self, box: WaveBox, unplaced: dict[str, None]) -> None:
+        due = sorted((u for u in unplaced if self.p.units[u].deadline == box.index), key=self.p.topo.__getitem__)
+        for name in due:
+            unit = self.p.units[name]
+            refusal = self.refusal(unit, box)
+            if refusal is not None:
+                raise InfeasiblePlan(
+                    f"{name} must be in wave {box.index} ({unit.pin_why or 'a hard consumer of it is pinned there'}) "
+                    f"but {refusal}", items=(name, *box.members), constraints=("pins", *_constraint_of(refusal)),
+                    hint="move or drop the pin, or relax the constraint named")
+            why = unit.pin_why or "it is a hard provider of an application pinned to this wave"
+            self.place(unit, box, f"{why}, so it must move in wave {box.index}")
+            del unplaced[name]
+
+    def seed(self, box: WaveBox, unplaced: dict[str, None]) -> None:
+        for name in unplaced:
+            unit = self.p.units[name]
+            if unit.oversized and self.refusal(unit, box, capacity=False) is None:
+                self.place(unit, box, self.oversized_why(unit))
+                del unplaced[name]
+                return
+            if self.refusal(unit, box) is None:
+                self.place(unit, box, "it is the largest (then most linked) unit allowed in the wave, so it opens "
+                                      "the wave")
+                del unplaced[name]
+                return
+        for name in unplaced:  # nothing fits the wave's limit: the best-ranked allowed unit goes alone
+            unit = self.p.units[name]
+            if self.refusal(unit, box, capacity=False) is None:
+                if unit.oversized:
+                    why = self.oversized_why(unit)
+                else:
+                    box.note = f"limit raised from {box.cap} to {unit.size}: no allowed unit fitted"
+                    box.cap = unit.size
+                    why = f"no allowed unit fitted wave {box.index}'s limit, so the limit was raised to its size"
+                self.place(unit, box, why)
+                del unplaced[name]
+                return
+
+    def oversized_why(self, unit: Unit) -> str:
+        limit = self.p.rules.max_wave_storage_gb
+        storage = f" / {limit:g} GB" if limit is not None else ""
+        return (f"it alone has {unit.size} servers / {unit.storage:g} GB, more than a wave holds "
+                f"({self.p.rules.max_wave_servers} servers{storage}), so it gets a wave of its own")
+
+    def fill(self, box: WaveBox, unplaced: dict[str, None]) -> None:
+        affinity: dict[str, float] = defaultdict(float)
+        for member in box.members:
+            for other, w in self.p.weights.get(member, {}).items():
+                affinity[other] += w
+        while True:
+            linked = [u for u, w in affinity.items() if w > 0 and u in unplaced
+                      and self.refusal(self.p.units[u], box) is None]
+            pick = max(linked, key=lambda u: (affinity[u], -self.rank[u]), default=None)
+            if pick is not None:
+                why = (f"it has the most dependency weight ({affinity[pick]:g}) to units already in wave "
+                       f"{box.index}: {self.partners(pick, box.members)}")
+            else:
+                pick = next((u for u in unplaced if self.refusal(self.p.units[u], box) is None), None)
+                if pick is None:
+                    return
+                why = "no unplaced unit linked to the wave was allowed in it; it is the largest one that was"
+            self.place(self.p.units[pick], box, why)
+            del unplaced[pick]
+            for other, w in self.p.weights.get(pick, {}).items():
+                affinity[other] += w
+
+    def partners(self, name: str, members: list[str]) -> str:
+        ranked = sorted(((self.p.weight(name, o), o) for o in members), key=lambda t: (-t[0], t[1]))
         return ", ".join(f"{o} ({w:g})" for w, o in ranked[:3] if w > 0)
 
-    def fill(self, seed: str, unplaced: dict[str, None], index: int) -> tuple[list[str], dict[str, str]]:
-        """One wave: the seed, then linked applications, then the largest that fit."""
-        members, why = [seed], {seed: "it is the largest (then most linked) unplaced application, so it opens "
-                                      "the wave"}
-        if self.size[seed] > self.max_wave:
-            why[seed] = (f"it alone has {self.size[seed]} servers, more than the wave limit {self.max_wave}, "
-                         "so it gets a wave of its own")
-            return members, why
-        used, affinity = self.size[seed], defaultdict(float, self.weights.get(seed, {}))
-        while True:
-            room = self.max_wave - used
-            pick = self.best_linked(affinity, unplaced, room)
-            if pick is not None:
-                why[pick] = (f"it has the most dependency weight ({affinity[pick]:g}) to applications already "
-                             f"in wave {index}: {self.partners(pick, members)}")
-            else:
-                pick = self.largest_fit(unplaced, room)
-                if pick is None:
-                    return members, why
-                why[pick] = "no unplaced application linked to the wave fits; it is the largest one that fits"
-            del unplaced[pick]
-            members.append(pick)
-            used += self.size[pick]
-            for other, weight in self.weights.get(pick, {}).items():
-                affinity[other] += weight
+    def run(self, names: list[str], shared: bool) -> None:
+        unplaced = dict.fromkeys(sorted(names, key=self.rank.__getitem__))
+        while unplaced:
+            index = len(self.waves) + 1
+            pilot = self.p.pilot and index == 1 and not shared
+            box = WaveBox(index, self.p.cap(index) if not shared else self.p.rules.max_wave_servers, pilot, shared)
+            self.must(box, unplaced)
+            if not box.members:
+                self.seed(box, unplaced)
+            if not box.members and pilot:
+                self.p.pilot = False  # no pilot-eligible unit can open the pilot: plan without one
+                continue
+            if not box.members:
+                blocked = sorted(unplaced)[:10]
+                raise InfeasiblePlan(
+                    f"nothing can move in wave {index}: every unplaced unit is pinned to a later wave or waits "
+                    f"for one ({', '.join(blocked)})", items=blocked, constraints=("pins",),
+                    hint=f"pin to wave {index} or earlier, or remove pins that leave waves empty")
+            self.fill(box, unplaced)
+            self.waves.append(box)
 
 
-def _fill_all(groups: list[Group], weights: Weights, max_wave: int, first_index: int
-              ) -> list[tuple[list[str], dict[str, str]]]:
-    ordered = _order(groups, weights)
-    filler = _Filler({g.name: len(g.servers) for g in ordered}, {g.name: i for i, g in enumerate(ordered)},
-                     weights, max_wave)
-    unplaced = dict.fromkeys(g.name for g in ordered)
-    waves: list[tuple[list[str], dict[str, str]]] = []
-    while unplaced:
-        seed = next(iter(unplaced))
-        del unplaced[seed]
-        waves.append(filler.fill(seed, unplaced, first_index + len(waves)))
-    return waves
+def _constraint_of(refusal: str) -> tuple[str, ...]:
+    for needle, key in (("pilot", "pilot_servers"), ("anti-affinity", "anti_affinity"),
+                        ("environment", "separate_environments"), ("hard provider", "hard_ports"),
+                        ("server places", "max_wave_servers"), ("GB", "max_wave_storage_gb"),
+                        ("oversized", "max_wave_servers")):
+        if needle in refusal:
+            return (key,)
+    return ()
 
 
-def schedule(groups: list[Group], weights: Weights, max_wave: int) -> Schedule:
-    """Regular applications first, then shared services in wave(s) of their own after every other wave."""
-    regular = _fill_all([g for g in groups if g.source != "shared"], weights, max_wave, 1)
-    shared = _fill_all([g for g in groups if g.source == "shared"], weights, max_wave, len(regular) + 1)
-    size = {g.name: len(g.servers) for g in groups}
-    placements: dict[str, Placement] = {}
-    waves: list[tuple[str, ...]] = []
-    oversized: list[str] = []
-    for index, (members, why) in enumerate(regular + shared, start=1):
-        prefix = "shared services go in wave(s) of their own after every other wave; " if index > len(regular) else ""
-        for app in members:
-            placements[app] = Placement(app, index, f"placed in wave {index} because {prefix}{why[app]}")
-        if sum(size[app] for app in members) > max_wave:
-            oversized.append(members[0])
-        waves.append(tuple(sorted(members)))
-    return Schedule(tuple(waves), placements, tuple(sorted(oversized)))
+def construct(problem: Problem) -> Assignment:
+    """Regular units into waves 1..n under every constraint, then shared services into the waves after."""
+    builder = _Builder(problem)
+    builder.run([u.name for u in problem.units.values() if not u.shared], shared=False)
+    builder.run([u.name for u in problem.units.values() if u.shared], shared=True)
+    return Assignment(builder.waves, builder.wave_of, builder.why)

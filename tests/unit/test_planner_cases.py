@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 import yaml
 
-from orchestrator.plan import Plan, dump_plan
+from orchestrator.plan import Plan, PlanRules, dump_plan
 from orchestrator.planner import EdgeInput, PlannerInputs, ServerInput, build_plan, make_inputs
+from orchestrator.planner.constraints import InfeasiblePlan, rules_from_config
 
 CASES = Path(__file__).parent / "cases" / "planner"
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "dependency-graphs"
@@ -54,9 +55,13 @@ def _inputs(case: dict[str, Any], reverse: bool = False) -> PlannerInputs:
     return make_inputs(servers, edges)
 
 
-def _plan(case: dict[str, Any], reverse: bool = False) -> Plan:
+def _rules(case: dict[str, Any]) -> PlanRules | None:
+    return rules_from_config(case["rules"], case["max_wave_servers"]) if "rules" in case else None
+
+
+def _plan(case: dict[str, Any], reverse: bool = False, rules: PlanRules | None = None) -> Plan:
     return build_plan(_inputs(case, reverse), plan_id="case", max_wave_servers=case["max_wave_servers"],
-                      created_at="2026-01-01T00:00:00+00:00")
+                      created_at="2026-01-01T00:00:00+00:00", rules=rules or _rules(case))
 
 
 def _check_hard_rules(plan: Plan, inputs: PlannerInputs) -> None:
@@ -74,8 +79,38 @@ def _check_hard_rules(plan: Plan, inputs: PlannerInputs) -> None:
             assert len(wave.applications) == 1 and wave.applications[0] in plan.oversized
         assert sorted(s for a in wave.applications for s in apps[a].servers) == sorted(wave.servers)
     for name in plan.oversized:
-        assert len(apps[name].servers) > plan.max_wave_servers
-    assert all(s.reason and s.wave == wave_of[s.name] for s in plan.servers)
+        assert len(apps[name].servers) > plan.max_wave_servers or (plan.rules and plan.rules.max_wave_storage_gb)
+    assert all(s.reason and s.reasons and s.wave == wave_of[s.name] for s in plan.servers)
+    _check_rules(plan, inputs)
+
+
+def _check_rules(plan: Plan, inputs: PlannerInputs) -> None:
+    """Every constraint the plan records holds in the plan."""
+    rules = plan.rules
+    assert rules is not None
+    by_name = {s.name: s for s in inputs.servers}
+    wave_of = {s.name: s.wave for s in plan.servers}
+    app_of = {s.name: s.application for s in plan.servers}
+    shared = {s.name for s in plan.servers if s.role == "shared-service"}
+    for wave in plan.waves:
+        alone = len(wave.applications) == 1 and wave.applications[0] in plan.oversized
+        if not alone:
+            assert wave.max_servers is not None and len(wave.servers) <= wave.max_servers <= rules.max_wave_servers
+            storage = sum(by_name[s].disk_gb or 0 for s in wave.servers)
+            assert rules.max_wave_storage_gb is None or storage <= rules.max_wave_storage_gb
+        if wave.pilot:
+            assert wave.index == 1 and all(by_name[s].environment == "nonprod" and
+                                           by_name[s].criticality in rules.pilot_criticality for s in wave.servers)
+        if rules.separate_environments:
+            assert len({by_name[s].environment == "nonprod" for s in wave.servers}) == 1, wave.servers
+    for e in inputs.edges:
+        if e.port in rules.hard_ports and not {e.source, e.target} & shared and app_of[e.source] != app_of[e.target]:
+            assert wave_of[e.target] <= wave_of[e.source], f"hard provider {e.target} after consumer {e.source}"
+    for name, wave_index in rules.pins:
+        assert all(s.wave == wave_index for s in plan.servers if name in (s.name, s.application)), name
+    for group in rules.anti_affinity:
+        waves = [{s.wave for s in plan.servers if n in (s.name, s.application)} for n in group]
+        assert all(not (a & b) for i, a in enumerate(waves) for b in waves[i + 1:]), group
 
 
 def _check_totals(plan: Plan, expect: dict[str, Any]) -> None:
@@ -109,6 +144,11 @@ def _check_expectations(plan: Plan, expect: dict[str, Any]) -> None:
         assert wave_of[name] == 1
     for name in expect.get("alone_in_wave", []):
         assert plan.wave(apps[name].wave).applications == (name,)
+    for name, index in expect.get("wave_of", {}).items():
+        assert wave_of[name] == index, (name, wave_of[name])
+    for text in expect.get("reason_contains", []):
+        server, needle = text.split(": ", 1)
+        assert any(needle in r for r in plan.server(server).reasons), plan.server(server).reasons
 
 
 def _cases() -> list[Path]:
@@ -122,7 +162,26 @@ def test_there_are_enough_cases() -> None:
 @pytest.mark.parametrize("path", _cases(), ids=lambda p: p.stem)
 def test_planner_case(path: Path) -> None:
     case = yaml.safe_load(path.read_text())
+    if "infeasible" in case:
+        with pytest.raises(InfeasiblePlan) as info:
+            _plan(case)
+        for text in case["infeasible"].get("message_contains", []):
+            assert text in info.value.message
+        assert set(case["infeasible"].get("items", [])) <= set(info.value.items), info.value.items
+        assert set(case["infeasible"].get("constraints", [])) <= set(info.value.constraints)
+        assert info.value.hint
+        return
     plan = _plan(case)
     _check_hard_rules(plan, _inputs(case))
     _check_expectations(plan, case.get("expect") or {})
     assert dump_plan(_plan(case, reverse=True)) == dump_plan(plan), "not deterministic"
+
+
+@pytest.mark.parametrize("path", [p for p in _cases() if "bites" in yaml.safe_load(p.read_text())],
+                         ids=lambda p: p.stem)
+def test_constraint_case_would_fail_without_its_constraint(path: Path) -> None:
+    """The case's expectations do not hold when the planner runs without the case's [plan] rules."""
+    case = yaml.safe_load(path.read_text())
+    plain = _plan(case, rules=PlanRules(max_wave_servers=case["max_wave_servers"], hard_ports=()))
+    with pytest.raises(AssertionError):
+        _check_expectations(plain, case["expect"])

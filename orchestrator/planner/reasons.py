@@ -1,0 +1,132 @@
+"""Plain-words reasons for each server's wave: what `pindah plan explain ID SERVER` prints.
+
+Each reason is one sentence about one thing that pulled or pushed the server: its application, how the
+construction placed it, improvement moves, pins, hard providers/consumers, the dependencies that keep it in
+its wave or cross waves, the wave's capacity (pilot, ramp), environment separation and anti-affinity.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from orchestrator.planner.grouping import Group
+from orchestrator.planner.inputs import PlannerInputs, ServerInput
+from orchestrator.planner.units import Problem, Unit
+from orchestrator.planner.waves import Assignment
+
+SHOWN = 3
+
+
+@dataclass(frozen=True)
+class Link:
+    other: str
+    weight: float
+    port: int
+    outbound: bool  # True: this server consumes ``other``
+
+
+@dataclass
+class Context:
+    inputs: PlannerInputs
+    groups: dict[str, Group]
+    problem: Problem
+    assignment: Assignment
+    moves: dict[str, list[str]]
+    shared: dict[str, str]
+    server_app: dict[str, str]
+    app_servers: dict[str, tuple[str, ...]]
+    links: dict[str, list[Link]]
+
+    @classmethod
+    def make(cls, inputs: PlannerInputs, groups: list[Group], problem: Problem, assignment: Assignment, *,
+             moves: dict[str, list[str]], shared: dict[str, str]) -> Context:
+        links: dict[str, list[Link]] = defaultdict(list)
+        for e in inputs.edges:
+            links[e.source].append(Link(e.target, e.weight, e.port, True))
+            links[e.target].append(Link(e.source, e.weight, e.port, False))
+        return cls(inputs, {g.name: g for g in groups}, problem, assignment, moves, shared,
+                   {s: g.name for g in groups for s in g.servers}, {g.name: g.servers for g in groups}, links)
+
+    def wave_of_server(self, server: str) -> int:
+        return self.assignment.wave_of[self.problem.unit_of_app[self.server_app[server]]]
+
+    def placement(self, unit: str) -> str:
+        wave = self.assignment.wave_of[unit]
+        text = f"placed in wave {wave} because {self.assignment.why[unit]}"
+        if self.problem.units[unit].shared:
+            text = f"placed in wave {wave} because shared services go in wave(s) of their own after every other " \
+                   f"wave; {self.assignment.why[unit]}"
+        for move in self.moves.get(unit, []):
+            text += f"; then {move}"
+        return text
+
+
+def _links(server: str, ctx: Context) -> list[str]:
+    here = ctx.wave_of_server(server)
+    same: dict[str, float] = defaultdict(float)
+    cross: dict[str, float] = defaultdict(float)
+    for link in ctx.links.get(server, []):
+        (same if ctx.wave_of_server(link.other) == here else cross)[link.other] += link.weight
+    out: list[str] = []
+    if same:
+        top = sorted(same.items(), key=lambda t: (-t[1], t[0]))[:SHOWN]
+        out.append("moves together with the servers it is most linked to: "
+                   + ", ".join(f"{n} (weight {w:g})" for n, w in top)
+                   + (f" and {len(same) - SHOWN} more" if len(same) > SHOWN else ""))
+    if cross:
+        top = sorted(cross.items(), key=lambda t: (-t[1], t[0]))[:SHOWN]
+        out.append("dependencies crossing to other waves (kept across the move): "
+                   + ", ".join(f"{n} in wave {ctx.wave_of_server(n)} (weight {w:g})" for n, w in top)
+                   + (f" and {len(cross) - SHOWN} more" if len(cross) > SHOWN else ""))
+    return out
+
+
+def _hard(unit: Unit, ctx: Context) -> list[str]:
+    wave_of = ctx.assignment.wave_of
+    out = [f"hard dependency {evidence}: its provider {p} is in wave {wave_of[p]}, so it cannot move before it"
+           for p, evidence in sorted(unit.providers.items())[:SHOWN]]
+    out += [f"hard dependency {evidence}: its consumer {c} is in wave {wave_of[c]}, so it must move no later"
+            for c, evidence in sorted(unit.consumers.items())[:SHOWN]]
+    return out
+
+
+def _capacity(unit: Unit, ctx: Context) -> list[str]:
+    rules = ctx.problem.rules
+    box = next(b for b in ctx.assignment.waves if b.index == ctx.assignment.wave_of[unit.name])
+    storage = f" of {rules.max_wave_storage_gb:g}" if rules.max_wave_storage_gb is not None else ""
+    if unit.oversized:
+        return [f"oversized: alone in wave {box.index} with {box.size} servers and {box.storage:g} GB"]
+    limit = "its pilot limit" if box.pilot else (
+        "its ramp limit" if box.cap < rules.max_wave_servers else "the wave limit")
+    out = [f"wave {box.index} holds {box.size} of {box.cap} servers ({limit}) and {box.storage:g}{storage} GB"]
+    if box.pilot:
+        out.append(f"wave {box.index} is the pilot: only non-production servers of criticality "
+                   f"{'/'.join(rules.pilot_criticality)}")
+    elif ctx.problem.pilot and not unit.shared and not unit.pilot_ok:
+        out.append("not in the pilot wave 1: its application has production servers or servers of a criticality "
+                   "other than " + "/".join(rules.pilot_criticality))
+    if rules.separate_environments:
+        out.append(f"environments are kept separate: wave {box.index} holds only {unit.env} servers")
+    return out
+
+
+def server_reasons(server: ServerInput, ctx: Context) -> tuple[str, ...]:
+    app = ctx.server_app[server.name]
+    unit = ctx.problem.units[ctx.problem.unit_of_app[app]]
+    out = [f"application {app}: {ctx.groups[app].why}"]
+    if server.name in ctx.shared:
+        out.append(ctx.shared[server.name])
+    if len(unit.apps) > 1:
+        out.append(f"moves as one with {', '.join(a for a in unit.apps if a != app)}: hard dependencies both ways")
+    wave = ctx.assignment.wave_of[unit.name]
+    out.append(f"wave {wave}: {ctx.assignment.why[unit.name]}")
+    out += ctx.moves.get(unit.name, [])
+    if unit.pin is not None:
+        out.append(f"pin: {unit.pin_why} (pindah.toml [plan.pins])")
+    out += _hard(unit, ctx)
+    out += _links(server.name, ctx)
+    out += _capacity(unit, ctx)
+    out += [f"kept apart from {other} (anti-affinity), which is in wave {ctx.assignment.wave_of[other]}"
+            for other in sorted(unit.anti)]
+    return tuple(out)
