@@ -137,8 +137,8 @@ def _notes(shared: dict[str, str], problem: Problem, groups: list[Group], oversi
         notes.append(f"wave 1 is a pilot of at most {min(rules.pilot_servers, rules.max_wave_servers)} servers, "
                      f"only non-production servers of criticality {'/'.join(rules.pilot_criticality)}")
     elif rules.pilot_servers:
-        notes.append("no pilot wave: no application has only non-production servers of criticality "
-                     f"{'/'.join(rules.pilot_criticality)} that could open one")
+        notes.append("no pilot wave: no application with only non-production servers of criticality "
+                     f"{'/'.join(rules.pilot_criticality)} fits {rules.pilot_servers} servers and can move first")
     if rules.ramp:
         notes.append(f"ramp: the waves after the pilot hold at most {', '.join(map(str, rules.ramp))} servers, "
                      f"then {rules.max_wave_servers}")

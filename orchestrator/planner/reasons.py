@@ -52,11 +52,7 @@ class Context:
         return self.assignment.wave_of[self.problem.unit_of_app[self.server_app[server]]]
 
     def placement(self, unit: str) -> str:
-        wave = self.assignment.wave_of[unit]
-        text = f"placed in wave {wave} because {self.assignment.why[unit]}"
-        if self.problem.units[unit].shared:
-            text = f"placed in wave {wave} because shared services go in wave(s) of their own after every other " \
-                   f"wave; {self.assignment.why[unit]}"
+        text = self.assignment.why[unit]
         for move in self.moves.get(unit, []):
             text += f"; then {move}"
         return text
@@ -119,8 +115,7 @@ def server_reasons(server: ServerInput, ctx: Context) -> tuple[str, ...]:
         out.append(ctx.shared[server.name])
     if len(unit.apps) > 1:
         out.append(f"moves as one with {', '.join(a for a in unit.apps if a != app)}: hard dependencies both ways")
-    wave = ctx.assignment.wave_of[unit.name]
-    out.append(f"wave {wave}: {ctx.assignment.why[unit.name]}")
+    out.append(ctx.assignment.why[unit.name])
     out += ctx.moves.get(unit.name, [])
     if unit.pin is not None:
         out.append(f"pin: {unit.pin_why} (pindah.toml [plan.pins])")

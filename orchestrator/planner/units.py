@@ -98,6 +98,14 @@ def _make_units(groups: list[Group], inputs: PlannerInputs, links: dict[tuple[st
                 f"they must share a wave, but together they have {unit.size} servers / {unit.storage:g} GB, "
                 "more than one wave holds", items=names, constraints=("hard_ports", "max_wave_servers"),
                 hint="raise max_wave_servers/max_wave_storage_gb, or drop the cycle's port from [plan] hard_ports")
+        envs = {s.environment == "nonprod" for s in servers}
+        if rules.separate_environments and len(envs) > 1:
+            raise InfeasiblePlan(
+                f"{' + '.join(names)} must move as one (one application, or applications tied by hard dependencies "
+                "both ways) but has both production and non-production servers, and environments are kept separate",
+                items=names, constraints=("separate_environments", "hard_ports"),
+                hint="set separate_environments = false, fix the servers' environment, or drop the cycle's port "
+                     "from hard_ports")
         units[unit.name] = unit
     return units
 

@@ -88,7 +88,8 @@ class _Builder:
         box.storage += unit.storage
         box.envs[unit.env] += 1
         self.wave_of[unit.name] = box.index
-        self.why[unit.name] = why
+        shared = "shared services go in wave(s) of their own after every other wave; " if unit.shared else ""
+        self.why[unit.name] = f"placed in wave {box.index} because {shared}{why}"
 
     def must(self, box: WaveBox, unplaced: dict[str, None]) -> None:
         due = sorted((u for u in unplaced if self.p.units[u].deadline == box.index), key=self.p.topo.__getitem__)
@@ -116,7 +117,7 @@ class _Builder:
                                       "the wave")
                 del unplaced[name]
                 return
-        for name in unplaced:  # nothing fits the wave's limit: the best-ranked allowed unit goes alone
+        for name in unplaced if not box.pilot else ():  # nothing fits: the best-ranked allowed unit goes alone
             unit = self.p.units[name]
             if self.refusal(unit, box, capacity=False) is None:
                 if unit.oversized:
@@ -171,7 +172,7 @@ class _Builder:
             if not box.members:
                 self.seed(box, unplaced)
             if not box.members and pilot:
-                self.p.pilot = False  # no pilot-eligible unit can open the pilot: plan without one
+                self.p.pilot = False  # no pilot-eligible unit fits the pilot: plan without one
                 continue
             if not box.members:
                 blocked = sorted(unplaced)[:10]
