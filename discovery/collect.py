@@ -4,15 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 from typing import Protocol
 
 from discovery.assemble import facts_from_sections, unreachable
 from discovery.errors import CommandFailed, DiscoveryError
-from discovery.facts import HostFacts
-from discovery.probes import script
+from discovery.facts import Completeness, FactError, HostFacts
+from discovery.probes import samples, script, sockets
 from discovery.transport import KnownHostsFile, ParamikoTransport, SshOptions, SshTarget, Transport
 
 ProgressCallback = Callable[[HostFacts], None]
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Poll connections and utilisation ``count`` times, ``interval`` seconds apart, in the same session."""
+
+    count: int
+    interval: int
+
+    @property
+    def seconds(self) -> int:
+        return max(0, self.count - 1) * self.interval
 
 
 class Connector(Protocol):
@@ -20,7 +33,7 @@ class Connector(Protocol):
 
 
 def probe_host(target: SshTarget, options: SshOptions, known: KnownHostsFile,
-               connector: Connector = ParamikoTransport.connect) -> HostFacts:
+               connector: Connector = ParamikoTransport.connect, sampling: Sampling | None = None) -> HostFacts:
     """Every probe on one host over one SSH exec; never raises for a host-level failure."""
     try:
         transport = connector(target, options, known)
@@ -28,7 +41,7 @@ def probe_host(target: SshTarget, options: SshOptions, known: KnownHostsFile,
         return unreachable(target.name, target.address, exc)
     try:
         nonce = script.new_nonce()
-        command = script.wrap_for_shell(script.build_script(nonce))
+        command = script.wrap_for_shell(script.build_script(nonce), become=target.become)
         result = transport.run(command)
         sections = script.split_output(result.stdout, nonce)
         if not sections:
@@ -37,7 +50,10 @@ def probe_host(target: SshTarget, options: SshOptions, known: KnownHostsFile,
                                 exit_status=result.exit_status, output_tail=(result.stderr or result.stdout)[-400:])
         # our own SSH session is an artefact of looking, not a dependency of the host
         own = getattr(transport, "local_endpoint", None)
-        return facts_from_sections(target.name, target.address, sections, ignore_peer=own)
+        facts = facts_from_sections(target.name, target.address, sections, ignore_peer=own)
+        if sampling is not None and sampling.count > 1:
+            facts = sample_host(transport, target, facts, sampling, own)
+        return facts
     except DiscoveryError as exc:
         return unreachable(target.name, target.address, exc)
     except Exception as exc:  # a bug must not sink the whole run: record it against this host
@@ -47,13 +63,37 @@ def probe_host(target: SshTarget, options: SshOptions, known: KnownHostsFile,
         transport.close()
 
 
+def sample_host(transport: Transport, target: SshTarget, facts: HostFacts, sampling: Sampling,
+                own: tuple[str, int] | None) -> HostFacts:
+    """Add observed connections and utilisation; a failed sampling run is a fact error, not a lost host."""
+    nonce = script.new_nonce()
+    command = script.wrap_for_shell(script.build_script(nonce, {"samples": samples.command(
+        sampling.count, sampling.interval)}), become=target.become)
+    try:
+        result = transport.run(command)
+        section = script.split_output(result.stdout, nonce).get("samples")
+        raw = samples.parse(section.text if section else "")
+        peer = (sockets.normalize_address(own[0]), own[1]) if own else None
+        observed, usage = samples.observe(raw, peer), samples.utilisation(raw)
+    except (DiscoveryError, ValueError, IndexError) as exc:
+        error = exc if isinstance(exc, DiscoveryError) else DiscoveryError(f"{type(exc).__name__}: {exc}")
+        return facts.model_copy(update={
+            "completeness": {**facts.completeness, "samples": Completeness.FAILED},
+            "errors": (*facts.errors, FactError(fact="samples", category=error.category.value,
+                                                message=error.message, hint=error.hint))})
+    level = Completeness.COMPLETE if len(raw) == sampling.count else Completeness.PARTIAL
+    return facts.model_copy(update={"samples": len(raw), "observed_connections": observed,
+                                    "utilisation": usage, "completeness": {**facts.completeness, "samples": level}})
+
+
 def probe_all(targets: Sequence[tuple[SshTarget, KnownHostsFile]], options: SshOptions, forks: int,
               on_done: ProgressCallback | None = None,
-              connector: Connector = ParamikoTransport.connect) -> list[HostFacts]:
+              connector: Connector = ParamikoTransport.connect, *,
+              sampling: Sampling | None = None) -> list[HostFacts]:
     """Probe every target with at most ``forks`` at once; results in the targets' order."""
     results: dict[int, HostFacts] = {}
     with ThreadPoolExecutor(max_workers=max(1, forks), thread_name_prefix="probe") as pool:
-        futures = {pool.submit(probe_host, target, options, known, connector): index
+        futures = {pool.submit(probe_host, target, options, known, connector, sampling): index
                    for index, (target, known) in enumerate(targets)}
         for future in as_completed(futures):
             facts = future.result()

@@ -111,6 +111,41 @@ class Middleware(Frozen):
     evidence: tuple[str, ...] = ()  # "package:nginx-1.22", "process:nginx"
 
 
+class ObservedConnection(Frozen):
+    """One connection seen over repeated samples. Outbound: keyed by remote endpoint and process (the local
+    port is ephemeral); inbound: by the local (service) port, the remote address and the process."""
+
+    direction: Literal["inbound", "outbound"]
+    local_address: str
+    local_port: int
+    remote_address: str
+    remote_port: int
+    process: str | None = None
+    observations: int = 1
+    first_seen: datetime
+    last_seen: datetime
+
+
+class UtilisationSample(Frozen):
+    """Rates over one interval between two samples (CPU busy %, memory used % at its end, kB/s)."""
+
+    at: datetime
+    seconds: float
+    cpu_percent: float | None = None
+    memory_used_percent: float | None = None
+    disk_read_kbps: float | None = None
+    disk_write_kbps: float | None = None
+    net_rx_kbps: float | None = None
+    net_tx_kbps: float | None = None
+
+
+class Utilisation(Frozen):
+    """Every interval's rates and their peak (the per-field maximum over the intervals), for sizing."""
+
+    intervals: tuple[UtilisationSample, ...] = ()
+    peak: UtilisationSample | None = None
+
+
 class FactError(Frozen):
     """One thing that went wrong: a whole host (fact == "host") or one fact."""
 
@@ -143,6 +178,9 @@ class HostFacts(Frozen):
     eol: EolInfo | None = None
     middleware: tuple[Middleware, ...] = ()
     processes: tuple[str, ...] = ()  # distinct command names seen running
+    samples: int = 0  # how many times connections/utilisation were polled (0: not polled)
+    observed_connections: tuple[ObservedConnection, ...] = ()
+    utilisation: Utilisation | None = None
     completeness: dict[str, Completeness] = Field(default_factory=dict)
     errors: tuple[FactError, ...] = ()
     collected_at: datetime | None = None

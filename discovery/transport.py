@@ -48,6 +48,7 @@ class SshTarget:
     port: int = 22
     user: str | None = None
     key_file: Path | None = None
+    become: bool = False  # run probes through ``sudo -n`` when it works (ansible_become)
 
 
 @dataclass(frozen=True)

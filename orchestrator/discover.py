@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from discovery.collect import Connector, probe_all
+from discovery import dependencies
+from discovery.collect import Connector, Sampling, probe_all
 from discovery.facts import HostFacts
 from discovery.transport import KnownHostsFile, ParamikoTransport, SshOptions, SshTarget
 from orchestrator.errors import InputError
@@ -19,7 +20,8 @@ EXPORT_SCHEMA_VERSION = 1
 ProgressCallback = Callable[[HostFacts], None]
 # facts added after the first export shape: additive keys, same schema_version
 EXTRA_KEYS = ("packages", "services", "interfaces", "default_gateway", "dns_servers", "mounts", "cron_jobs",
-              "virtualization", "eol", "middleware", "processes")
+              "virtualization", "eol", "middleware", "processes", "samples", "observed_connections",
+              "utilisation")
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,10 @@ class DiscoveryResult:
     @property
     def failed(self) -> tuple[HostFacts, ...]:
         return tuple(f for f in self.facts if not f.reachable)
+
+    @property
+    def dependencies(self) -> dependencies.Dependencies:
+        return dependencies.build(self.facts)
 
 
 def known_hosts_for(host: InventoryHost, ws: Workspace, explicit: Path | None) -> Path:
@@ -50,13 +56,19 @@ def plan_targets(ws: Workspace, inventory_path: Path, limit: str | None,
         path = known_hosts_for(host, ws, known_hosts).resolve()
         known = files.setdefault(path, KnownHostsFile(path))
         targets.append((SshTarget(name=host.name, address=host.address, port=host.port, user=host.user,
-                                  key_file=host.key_file), known))
+                                  key_file=host.key_file, become=_truthy(host.vars.get("ansible_become"))),
+                        known))
     return targets
+
+
+def _truthy(value: Any) -> bool:
+    """Ansible's booleans: true/yes/on/1 in any case, or a real bool."""
+    return value is True or str(value).strip().lower() in ("true", "yes", "on", "1")
 
 
 def discover(ws: Workspace, inventory_path: Path, *, limit: str | None = None, forks: int = 10,
              known_hosts: Path | None = None, accept_new: bool = False, timeout: float = 10.0,
-             progress_callback: ProgressCallback | None = None,
+             samples: int = 1, interval: int = 5, progress_callback: ProgressCallback | None = None,
              connector: Connector = ParamikoTransport.connect) -> DiscoveryResult:
     """Probe the inventory's (selected) hosts and store one snapshot holding all of them.
 
@@ -64,10 +76,14 @@ def discover(ws: Workspace, inventory_path: Path, *, limit: str | None = None, f
     """
     if forks < 1:
         raise InputError("--forks must be at least 1", source="--forks", hint="e.g. --forks 20")
+    if samples < 1 or interval < 1:
+        raise InputError("--samples and --interval must be at least 1", source="--samples/--interval",
+                         hint="e.g. --samples 6 --interval 10 (one minute of observation)")
     targets = plan_targets(ws, inventory_path, limit, known_hosts)
+    sampling = Sampling(samples, interval)
     options = SshOptions(accept_new_host_keys=accept_new, timeout=timeout,
-                         deadline=host_deadline(timeout))
-    facts = probe_all(targets, options, forks, progress_callback, connector)
+                         deadline=host_deadline(timeout) + sampling.seconds)
+    facts = probe_all(targets, options, forks, progress_callback, connector, sampling=sampling)
     with Store.open(ws.db_path, create=True) as store:
         snapshot_id = store.save_snapshot(facts, source=str(inventory_path.resolve()))
     return DiscoveryResult(snapshot_id=snapshot_id, facts=tuple(facts))
@@ -96,8 +112,16 @@ def export_host(facts: HostFacts) -> dict[str, Any]:
     }
 
 
+def export_dependencies(facts: Sequence[HostFacts]) -> dict[str, Any]:
+    """Edges between the hosts and endpoints outside them, in the export/--json shape."""
+    found = dependencies.build(facts)
+    return {"dependencies": [e.model_dump(mode="json") for e in found.edges],
+            "external_endpoints": [e.model_dump(mode="json") for e in found.external]}
+
+
 def export_document(facts: Sequence[HostFacts]) -> dict[str, Any]:
-    return {"schema_version": EXPORT_SCHEMA_VERSION, "hosts": [export_host(f) for f in facts]}
+    return {"schema_version": EXPORT_SCHEMA_VERSION, "hosts": [export_host(f) for f in facts],
+            **export_dependencies(facts)}
 
 
 def failure_summary(facts: HostFacts) -> dict[str, Any]:

@@ -61,9 +61,17 @@ def build_script(nonce: str, commands: dict[str, str] | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def wrap_for_shell(script: str) -> str:
-    """Run ``script`` under /bin/sh whatever the login shell is (the script is one quoted argument)."""
-    return "/bin/sh -c " + "'" + script.replace("'", "'\"'\"'") + "'"
+def wrap_for_shell(script: str, become: bool = False) -> str:
+    """Run ``script`` under /bin/sh whatever the login shell is (the script is one quoted argument).
+
+    With ``become``, run it through ``sudo -n`` when passwordless sudo works, else as the login user
+    (sudo is used when allowed, never required).
+    """
+    quoted = "'" + script.replace("'", "'\"'\"'") + "'"
+    if not become:
+        return "/bin/sh -c " + quoted
+    return ("/bin/sh -c " + "'" + "if sudo -n true >/dev/null 2>&1 </dev/null; then exec sudo -n /bin/sh -c \"$0\"; "
+            "else exec /bin/sh -c \"$0\"; fi" + "' " + quoted)
 
 
 def split_output(stdout: str, nonce: str) -> dict[str, Section]:

@@ -16,7 +16,14 @@ from rich.table import Table
 
 from discovery.facts import HostFacts
 from orchestrator.cli.common import console, err_console, print_json, workspace
-from orchestrator.discover import DiscoveryResult, discover, export_document, export_host, failure_summary
+from orchestrator.discover import (
+    DiscoveryResult,
+    discover,
+    export_dependencies,
+    export_document,
+    export_host,
+    failure_summary,
+)
 from orchestrator.errors import InputError
 from orchestrator.store import Store
 
@@ -77,6 +84,9 @@ def discover_command(  # noqa: PLR0917 (typer options)
                                              "(a changed key is never accepted).")] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds for connect, handshake, auth and "
                                            "each command.")] = 10.0,
+    samples: Annotated[int, typer.Option("--samples", help="Poll connections and utilisation K times "
+                                         "per host (same SSH session) to observe dependencies over time.")] = 1,
+    interval: Annotated[int, typer.Option("--interval", help="Whole seconds between samples.")] = 5,
 ) -> None:
     """Probe the inventory's hosts over SSH and store one discovery snapshot."""
     logging.getLogger("paramiko").setLevel(logging.CRITICAL)  # failures are reported as data, not tracebacks
@@ -84,10 +94,11 @@ def discover_command(  # noqa: PLR0917 (typer options)
     path = inventory  # relative paths are relative to the current directory
     with _Reporter(_count_hosts(path, limit), quiet=as_json) as reporter:
         result = discover(ws, path, limit=limit, forks=forks, known_hosts=known_hosts,
-                          accept_new=accept_new, timeout=timeout, progress_callback=reporter)
+                          accept_new=accept_new, timeout=timeout, samples=samples, interval=interval,
+                          progress_callback=reporter)
     if as_json:
         print_json({"snapshot_id": result.snapshot_id, "hosts": [export_host(f) for f in result.facts],
-                    "failed": [failure_summary(f) for f in result.failed]})
+                    "failed": [failure_summary(f) for f in result.failed], **export_dependencies(result.facts)})
     else:
         _render(result, time.monotonic() - reporter.started)
     if result.failed:

@@ -178,3 +178,31 @@ def test_export_has_the_new_keys(discovered: Discovered) -> None:
     for host in document["hosts"]:
         assert EXPORT_KEYS | set(EXTRA_KEYS) <= set(host)
         json.dumps(host)
+
+
+def test_samples_give_dependency_edges_over_time(discovered: Discovered, lab: Any) -> None:
+    from orchestrator.discover import export_document
+
+    result = discover(lab.workspace, Path(lab.manifest.paths.inventory), forks=10, timeout=10, samples=3,
+                      interval=1)
+    assert result.failed == ()
+    by_name = {f.name: f for f in result.facts}
+    for facts in result.facts:
+        assert facts.samples == 3 and facts.completeness["samples"] == "complete", (facts.name, facts.errors)
+        assert facts.utilisation is not None and len(facts.utilisation.intervals) == 2
+        assert facts.utilisation.peak is not None and facts.utilisation.peak.cpu_percent is not None
+        assert facts.utilisation.peak.memory_used_percent is not None
+    edges = {(e.source, e.target, e.port): e for e in result.dependencies.edges}
+    for host in lab.manifest.hosts:
+        for link in host.connections:
+            if link.target == host.name:
+                continue  # a host talking to itself is not a dependency between hosts
+            edge = edges[(host.name, link.target, link.port)]
+            assert edge.source_process == link.process, edge
+            target = next(t for t in lab.manifest.hosts if t.name == link.target)
+            assert edge.target_process in {s.process for s in target.services if s.port == link.port}, edge
+            assert edge.observations == 3 and edge.first_seen < edge.last_seen, edge
+    expected = {(h.name, c.target, c.port) for h in lab.manifest.hosts for c in h.connections if c.target != h.name}
+    assert set(edges) == expected
+    document = export_document(list(by_name.values()))
+    assert len(document["dependencies"]) == len(expected)

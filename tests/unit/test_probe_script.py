@@ -113,3 +113,20 @@ def test_the_probing_session_itself_is_left_out() -> None:
     sections = {"sockets": Section("sockets", 0, ss)}
     facts = facts_from_sections("h1", "10.0.0.5", sections, ignore_peer=("10.0.0.1", 50000))
     assert [(c.remote_address, c.direction) for c in facts.connections] == [("10.0.0.9", "inbound")]
+
+
+@pytest.mark.parametrize(("sudo_body", "expected"), [
+    ("#!/bin/sh\nexit 1\n", "plain"),  # sudo -n refuses (a password would be needed): run as the login user
+    ("#!/bin/sh\n[ \"$1\" = -n ] && shift\nPINDAH_VIA_SUDO=1 exec \"$@\"\n", "sudo"),
+])
+def test_become_uses_sudo_only_when_it_works(tmp_path: Path, sudo_body: str, expected: str) -> None:
+    sudo = tmp_path / "sudo"
+    sudo.write_text(sudo_body)
+    sudo.chmod(0o755)
+    probe = "if [ -n \"$PINDAH_VIA_SUDO\" ]; then echo sudo; else echo plain; fi; echo \"it's\""
+    command = script.wrap_for_shell(probe, become=True)
+    env = {"PATH": f"{tmp_path}:/usr/bin:/bin"}
+    out = subprocess.run(["/bin/sh", "-c", command], capture_output=True, text=True, env=env, check=True).stdout
+    assert out.split() == [expected, "it's"]
+    assert subprocess.run(["/bin/sh", "-c", script.wrap_for_shell(probe)], capture_output=True, text=True,
+                          env={**env, "PINDAH_VIA_SUDO": ""}, check=True).stdout.split() == ["plain", "it's"]
