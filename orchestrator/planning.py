@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from orchestrator.errors import PlanError, WorkspaceError
-from orchestrator.plan import Plan, dump_plan, load_plan, plan_path, validate_plan_id
+from orchestrator.plan import Plan, PlannedServer, dump_plan, load_plan, plan_path, validate_plan_id
 from orchestrator.planner import PlannerInputs, build_inputs, build_plan
 from orchestrator.planner.constraints import rules_from_config
+from orchestrator.planner.diff import PlanDiff, diff_plans
 from orchestrator.planner.markdown import render_plan_markdown
 from orchestrator.store import Store
 from orchestrator.workspace import Workspace
@@ -104,3 +105,18 @@ def list_plans(ws: Workspace) -> list[PlanSummary]:
 def newest_plan(ws: Workspace) -> Plan | None:
     plans = list_plans(ws)
     return load_plan(ws.plans_dir, plans[-1].id) if plans else None
+
+
+def explain_server(ws: Workspace, plan_id: str, server: str) -> PlannedServer:
+    """The planned server with its reasons; a name not in the plan is an error listing near names."""
+    plan = load_plan(ws.plans_dir, plan_id)
+    names = [s.name for s in plan.servers]
+    if server not in names:
+        near = [n for n in names if server.lower() in n.lower()][:5]
+        raise PlanError(f"plan {plan_id} has no server {server!r}",
+                        hint=f"did you mean: {', '.join(near)}" if near else f"see 'pindah plan show {plan_id}'")
+    return plan.server(server)
+
+
+def diff_plan_files(ws: Workspace, before: str, after: str) -> PlanDiff:
+    return diff_plans(load_plan(ws.plans_dir, before), load_plan(ws.plans_dir, after))

@@ -1,4 +1,4 @@
-"""`pindah plan create|show|list`."""
+"""`pindah plan create|show|list|explain|diff`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from rich.table import Table
 
 from orchestrator.cli.common import console, print_json, workspace
 from orchestrator.plan import Plan
-from orchestrator.planning import create_plan, list_plans, show_plan
+from orchestrator.planner.diff import PlanDiff
+from orchestrator.planning import create_plan, diff_plan_files, explain_server, list_plans, show_plan
 
 plan_app = typer.Typer(help="Create and inspect migration plans.", no_args_is_help=True)
 
@@ -83,6 +84,64 @@ def list_(
     for p in plans:
         table.add_row(escape(p.id), escape(p.created_at), str(p.waves), str(p.servers))
     console().print(table)
+
+
+@plan_app.command("explain")
+def explain(
+    ctx: typer.Context,
+    plan_id: Annotated[str, typer.Argument(help="The plan id.")],
+    server: Annotated[str, typer.Argument(help="A server in the plan.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the reasons as JSON.")] = False,
+) -> None:
+    """Say in plain words why SERVER is in its wave: dependencies, pins, capacity, ramp, constraints."""
+    planned = explain_server(workspace(ctx), plan_id, server)
+    if as_json:
+        print_json({"plan": plan_id, "server": planned.name, "application": planned.application,
+                    "wave": planned.wave, "reasons": list(planned.reasons)})
+        return
+    out = console()
+    out.print(f"{escape(planned.name)} is in wave {planned.wave} of plan {escape(plan_id)} "
+              f"(application {escape(planned.application)}) because:")
+    for reason in planned.reasons or (planned.reason,):
+        out.print(f"  - {escape(reason)}")
+
+
+def _render_diff(diff: PlanDiff) -> None:
+    out = console()
+    inputs = "same inputs" if diff.same_inputs else "different inputs"
+    out.print(f"plan {escape(diff.before)} -> {escape(diff.after)} ({inputs}): waves {diff.waves_before} -> "
+              f"{diff.waves_after}, cross-wave weight {diff.cross_wave_weight_before:g} -> "
+              f"{diff.cross_wave_weight_after:g}")
+    if diff.unchanged:
+        out.print("no server changed wave")
+        return
+    if diff.moved:
+        table = Table("server", "application", "from wave", "to wave", title=f"{len(diff.moved)} moved server(s)",
+                      title_justify="left")
+        for m in diff.moved:
+            table.add_row(escape(m.name), escape(m.application), str(m.from_wave), str(m.to_wave))
+        out.print(table)
+    for label, items in (("added", diff.added), ("removed", diff.removed)):
+        for p in items:
+            out.print(f"{label}: {escape(p.name)} ({escape(p.application)}, wave {p.wave})")
+    for w in diff.waves:
+        out.print(f"wave {w.index}: {w.servers_before} -> {w.servers_after} server(s); joined: "
+                  f"{escape(', '.join(w.joined) or '-')}; left: {escape(', '.join(w.left) or '-')}")
+
+
+@plan_app.command("diff")
+def diff(
+    ctx: typer.Context,
+    before: Annotated[str, typer.Argument(help="The older plan id.")],
+    after: Annotated[str, typer.Argument(help="The newer plan id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the differences as JSON.")] = False,
+) -> None:
+    """Show which servers moved between waves, which were added or removed, and which waves changed."""
+    result = diff_plan_files(workspace(ctx), before, after)
+    if as_json:
+        print_json(result.model_dump(mode="json"))
+    else:
+        _render_diff(result)
 
 
 def register(app: typer.Typer) -> None:

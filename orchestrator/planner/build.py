@@ -117,7 +117,7 @@ def _server(server: ServerInput, ctx: Context, shared: dict[str, str]) -> Planne
         name=server.name, address=server.address, application=app, wave=ctx.wave_of_server(server.name),
         environment=server.environment, site=server.site, role=role, disk_gb=server.disk_gb,
         reason=f"in application {app}: {group.why}; {ctx.placement(unit)}{_origin(server)}",
-        reasons=server_reasons(server, ctx) + ((_origin(server).strip(),) if _origin(server) else ()))
+        reasons=server_reasons(server, ctx) + ((f"origin:{_origin(server)}",) if _origin(server) else ()))
 
 
 def _origin(server: ServerInput) -> str:

@@ -133,3 +133,38 @@ def test_plan_from_discovered_hosts_uses_observed_connections(tmp_path: Path) ->
     assert again.server("solo").application == "tools"
     assert [(x.source, x.address, x.port, x.count) for x in plan.external] == [("app", "203.0.113.9", 443, 1)]
     assert "| app | 1 | 203.0.113.9 | 443 | 1 |" in (workspace.plans_dir / "d1.md").read_text()
+
+
+def test_plan_explain_answers_for_every_server(ws: Workspace) -> None:
+    runner = CliRunner()
+    plan = create_plan(ws, plan_id="e1", max_wave_servers=5, now=NOW).plan
+    for server in plan.servers:
+        result = runner.invoke(app, ["-w", str(ws.root), "plan", "explain", "e1", server.name, "--json"])
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.stdout)
+        assert data["wave"] == server.wave and len(data["reasons"]) >= 3
+    billing = json.loads(runner.invoke(app, ["-w", str(ws.root), "plan", "explain", "e1", "billing-app01",
+                                             "--json"]).stdout)["reasons"]
+    assert any("hard dependency billing-app01 -> payroll-db01:5432" in r for r in billing)
+    assert any("not in the pilot wave 1" in r for r in billing)
+    human = runner.invoke(app, ["-w", str(ws.root), "plan", "explain", "e1", "permits01"])
+    assert human.exit_code == 0 and "is in wave 1" in human.stdout and "pilot" in human.stdout
+    missing = runner.invoke(app, ["-w", str(ws.root), "plan", "explain", "e1", "billing"])
+    assert missing.exit_code == 1 and "billing-app01" in missing.exception.hint  # type: ignore[union-attr]
+
+
+def test_plan_diff_shows_moved_servers_and_changed_waves(ws: Workspace) -> None:
+    runner = CliRunner()
+    create_plan(ws, plan_id="d1", max_wave_servers=5, now=NOW)
+    ws.config_path.write_text(ws.config_path.read_text() + '\n[plan.pins]\n"app-legacy-etl01" = 3\n')
+    create_plan(ws, plan_id="d2", max_wave_servers=5, now=NOW)
+    same = json.loads(runner.invoke(app, ["-w", str(ws.root), "plan", "diff", "d1", "d1", "--json"]).stdout)
+    assert same["moved"] == [] and same["waves"] == [] and same["same_inputs"]
+    result = runner.invoke(app, ["-w", str(ws.root), "plan", "diff", "d1", "d2", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    moved = {m["name"]: (m["from_wave"], m["to_wave"]) for m in data["moved"]}
+    assert moved["legacy-etl01"] == (4, 3) and moved["legacy-ftp01"] == (4, 3)
+    assert {w["index"] for w in data["waves"]} == {w for pair in moved.values() for w in pair}
+    human = runner.invoke(app, ["-w", str(ws.root), "plan", "diff", "d1", "d2"])
+    assert human.exit_code == 0 and "legacy-etl01" in human.stdout and "moved server(s)" in human.stdout
