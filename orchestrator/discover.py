@@ -9,6 +9,7 @@ from typing import Any
 
 from discovery import dependencies
 from discovery.collect import Connector, Sampling, probe_all
+from discovery.diff import SnapshotDiff, diff
 from discovery.facts import HostFacts
 from discovery.transport import KnownHostsFile, ParamikoTransport, SshOptions, SshTarget
 from orchestrator.errors import InputError
@@ -129,3 +130,20 @@ def failure_summary(facts: HostFacts) -> dict[str, Any]:
     return {"name": facts.name, "address": facts.address,
             "category": first.category if first else None, "message": first.message if first else None,
             "hint": first.hint if first else None}
+
+
+def diff_snapshots(ws: Workspace, first: int | None = None,
+                   second: int | None = None) -> tuple[int, int, SnapshotDiff]:
+    """Compare two stored snapshots: by default the two latest; one id compares it with the latest."""
+    with Store.open(ws.db_path) as store:
+        ids = [s.id for s in store.snapshots()]
+        if first is None and len(ids) < 2:
+            raise InputError(f"need two discovery snapshots to compare, the workspace has {len(ids)}",
+                             source="inventory diff", hint="run 'pindah discover -i INVENTORY' again")
+        a = first if first is not None else ids[-2]
+        b = second if second is not None else ids[-1]
+        for wanted in (a, b):
+            if wanted not in ids:
+                raise InputError(f"no snapshot {wanted}", source="inventory diff",
+                                 hint=f"known snapshots: {', '.join(map(str, ids)) or 'none'}")
+        return a, b, diff(store.snapshot_facts(a), store.snapshot_facts(b))

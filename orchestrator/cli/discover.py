@@ -18,6 +18,7 @@ from discovery.facts import HostFacts
 from orchestrator.cli.common import console, err_console, print_json, workspace
 from orchestrator.discover import (
     DiscoveryResult,
+    diff_snapshots,
     discover,
     export_dependencies,
     export_document,
@@ -173,6 +174,34 @@ def list_command(ctx: typer.Context) -> None:
     console().print(table)
     if not facts:
         sys.stderr.write("no discovered hosts yet: run 'pindah discover -i INVENTORY'\n")
+
+
+@inventory_app.command("diff")
+def diff_command(
+    ctx: typer.Context,
+    snapshot_a: Annotated[int | None, typer.Argument(help="Older snapshot id (default: the one before B).")] = None,
+    snapshot_b: Annotated[int | None, typer.Argument(help="Newer snapshot id (default: the latest).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable result on stdout.")] = False,
+) -> None:
+    """What changed between two discoveries: hosts, packages, services, listening ports, dependencies."""
+    a, b, changes = diff_snapshots(workspace(ctx), snapshot_a, snapshot_b)
+    if as_json:
+        print_json({"snapshot_a": a, "snapshot_b": b, **changes.model_dump(mode="json")})
+        return
+    out = console()
+    out.print(f"snapshot {a} → {b}: " + ("no changes" if changes.empty else "changes"))
+    for label, items in (("appeared", changes.appeared), ("gone", changes.gone),
+                         ("now unreachable", changes.now_unreachable), ("reachable again", changes.now_reachable),
+                         ("new dependencies", changes.dependencies_new),
+                         ("vanished dependencies", changes.dependencies_gone)):
+        if items:
+            out.print(f"{label}: " + escape(", ".join(items)))
+    for host in changes.hosts:
+        out.print(f"[bold]{escape(host.name)}[/]")
+        for field, value in host.model_dump().items():
+            if field != "name" and value:
+                shown = [f"{c['name']} {c['before']} → {c['after']}" if isinstance(c, dict) else c for c in value]
+                out.print(f"  {field.replace('_', ' ')}: " + escape(", ".join(shown)))
 
 
 def register(app: typer.Typer) -> None:
