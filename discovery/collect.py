@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Protocol
 
 from discovery.assemble import facts_from_sections, unreachable
-from discovery.errors import CommandFailed, DiscoveryError
+from discovery.errors import CommandFailed, DiscoveryError, FailureCategory
 from discovery.facts import Completeness, FactError, HostFacts
 from discovery.probes import samples, script, sockets
 from discovery.transport import KnownHostsFile, ParamikoTransport, SshOptions, SshTarget, Transport
@@ -32,11 +34,32 @@ class Connector(Protocol):
     def __call__(self, target: SshTarget, options: SshOptions, known: KnownHostsFile) -> Transport: ...
 
 
+TRANSIENT = frozenset({FailureCategory.REFUSED, FailureCategory.TIMEOUT, FailureCategory.PROTOCOL})
+
+
+def connect_with_retry(connector: Connector, target: SshTarget, options: SshOptions,
+                       known: KnownHostsFile) -> Transport:
+    """Retry a quick transient failure (refused, dropped by MaxStartups, reset) with exponential back-off
+    and jitter, at most ``options.retries`` times. A failure that used up the timeout is not retried:
+    the host's deadline would be spent several times over."""
+    attempt = 0
+    while True:
+        started = time.monotonic()
+        try:
+            return connector(target, options, known)
+        except DiscoveryError as exc:
+            quick = time.monotonic() - started < options.timeout * 0.8
+            if attempt >= options.retries or exc.category not in TRANSIENT or not quick:
+                raise
+        time.sleep(options.backoff * 2**attempt * random.uniform(0.5, 1.5))
+        attempt += 1
+
+
 def probe_host(target: SshTarget, options: SshOptions, known: KnownHostsFile,
                connector: Connector = ParamikoTransport.connect, sampling: Sampling | None = None) -> HostFacts:
     """Every probe on one host over one SSH exec; never raises for a host-level failure."""
     try:
-        transport = connector(target, options, known)
+        transport = connect_with_retry(connector, target, options, known)
     except DiscoveryError as exc:
         return unreachable(target.name, target.address, exc)
     try:

@@ -8,11 +8,14 @@ outside deadline passes, because paramiko can block past its own timeouts.
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import paramiko
 
@@ -42,6 +45,30 @@ class Transport(Protocol):
 
 
 @dataclass(frozen=True)
+class Credential:
+    """One way to log in. A password is never held: only the NAME of the environment variable holding it."""
+
+    user: str | None = None
+    key_file: Path | None = None
+    agent: bool = False
+    password_env: str | None = None
+
+    def describe(self) -> str:
+        how = (f"key {self.key_file}" if self.key_file else "agent" if self.agent
+               else f"password from ${self.password_env}" if self.password_env else "default keys")
+        return f"{self.user or '(default user)'} with {how}"
+
+
+@dataclass(frozen=True)
+class Jump:
+    """A bastion (``ProxyJump``) the target is reached through; its host key is verified like any other."""
+
+    address: str
+    port: int = 22
+    user: str | None = None
+
+
+@dataclass(frozen=True)
 class SshTarget:
     name: str
     address: str
@@ -49,6 +76,40 @@ class SshTarget:
     user: str | None = None
     key_file: Path | None = None
     become: bool = False  # run probes through ``sudo -n`` when it works (ansible_become)
+    jump: Jump | None = None
+    credentials: tuple[Credential, ...] = ()  # tried in order after user/key_file; empty: user/key_file only
+
+    def logins(self) -> tuple[Credential, ...]:
+        """The credential sets to try, in order: the host's own user/key first, then the listed ones."""
+        first = Credential(user=self.user, key_file=self.key_file)
+        if not self.credentials:
+            return (first,)
+        rest = tuple(Credential(user=c.user or self.user, key_file=c.key_file, agent=c.agent,
+                                password_env=c.password_env) for c in self.credentials)
+        return ((first,) if self.key_file else ()) + rest
+
+
+class HandshakeLimits:
+    """At most ``per_sshd`` concurrent handshakes per (address, port) and ``per_bastion`` per bastion
+    (OpenSSH's default MaxStartups 10:30:100 starts dropping beyond 10); 0 means unlimited."""
+
+    def __init__(self, per_sshd: int = 8, per_bastion: int = 8) -> None:
+        self.per_sshd, self.per_bastion = per_sshd, per_bastion
+        self._lock = threading.Lock()
+        self._slots: dict[tuple[str, str, int], threading.BoundedSemaphore] = {}
+
+    def _slot(self, kind: str, address: str, port: int, limit: int) -> threading.BoundedSemaphore:
+        with self._lock:
+            return self._slots.setdefault((kind, address, port), threading.BoundedSemaphore(limit))
+
+    @contextmanager
+    def hold(self, target: SshTarget) -> Iterator[None]:
+        with ExitStack() as stack:
+            if target.jump is not None and self.per_bastion > 0:
+                stack.enter_context(self._slot("bastion", target.jump.address, target.jump.port, self.per_bastion))
+            if self.per_sshd > 0:
+                stack.enter_context(self._slot("sshd", target.address, target.port, self.per_sshd))
+            yield
 
 
 @dataclass(frozen=True)
@@ -56,6 +117,9 @@ class SshOptions:
     accept_new_host_keys: bool = False
     timeout: float = 10.0
     deadline: float = 60.0
+    retries: int = 2  # extra connection attempts after a quick transient failure (refused, dropped, reset)
+    backoff: float = 0.5  # seconds before the first retry; doubles, with jitter
+    limits: HandshakeLimits | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -112,11 +176,11 @@ class _Policy(paramiko.MissingHostKeyPolicy):
         client.get_host_keys().add(hostname, key.get_name(), key)
 
 
-def _open_socket(target: SshTarget, timeout: float) -> socket.socket:
+def _open_socket(target: SshTarget | Jump, timeout: float) -> socket.socket:
     try:
         infos = socket.getaddrinfo(target.address, target.port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise DnsFailure(f"cannot resolve {target.address}: {exc.strerror}", host=target.name) from exc
+        raise DnsFailure(f"cannot resolve {target.address}: {exc.strerror}", host=_name(target)) from exc
     family, kind, proto, _, sockaddr = infos[0]
     sock = socket.socket(family, kind, proto)
     sock.settimeout(timeout)
@@ -124,16 +188,34 @@ def _open_socket(target: SshTarget, timeout: float) -> socket.socket:
         sock.connect(sockaddr)
     except ConnectionRefusedError as exc:
         sock.close()
-        raise ConnectRefused(f"{target.address}:{target.port} refused the connection", host=target.name) from exc
+        raise ConnectRefused(f"{target.address}:{target.port} refused the connection", host=_name(target)) from exc
     except TimeoutError as exc:
         sock.close()
         raise ConnectTimeout(f"no answer from {target.address}:{target.port} within {timeout:g}s",
-                             host=target.name) from exc
+                             host=_name(target)) from exc
     except OSError as exc:
         sock.close()
         raise ConnectRefused(f"cannot reach {target.address}:{target.port}: {exc.strerror}",
-                             host=target.name) from exc
+                             host=_name(target)) from exc
     return sock
+
+
+def _auth_arguments(login: Credential, host: str) -> dict[str, Any]:
+    """paramiko's connect() arguments for one credential set; a password is read from the environment here."""
+    if login.key_file is not None:
+        return {"key_filename": str(login.key_file), "look_for_keys": False, "allow_agent": False}
+    if login.agent:
+        return {"look_for_keys": False, "allow_agent": True}
+    if login.password_env:
+        password = os.environ.get(login.password_env)
+        if password is None:
+            raise AuthFailed(f"environment variable {login.password_env} (the password) is not set", host=host)
+        return {"password": password, "look_for_keys": False, "allow_agent": False}
+    return {"look_for_keys": True, "allow_agent": True}
+
+
+def _name(target: SshTarget | Jump) -> str:
+    return target.name if isinstance(target, SshTarget) else f"bastion {target.address}:{target.port}"
 
 
 class ParamikoTransport:
@@ -142,6 +224,7 @@ class ParamikoTransport:
     def __init__(self, target: SshTarget, options: SshOptions, known: KnownHostsFile) -> None:
         self.target, self.options, self.known = target, options, known
         self._client = paramiko.SSHClient()
+        self._jump: paramiko.SSHClient | None = None
         self._sock: socket.socket | None = None
         self._expired = threading.Event()
         self._watchdog = threading.Timer(options.deadline, self._expire)
@@ -150,35 +233,94 @@ class ParamikoTransport:
     @classmethod
     def connect(cls, target: SshTarget, options: SshOptions, known: KnownHostsFile) -> ParamikoTransport:
         transport = cls(target, options, known)
-        transport._watchdog.start()
-        try:
-            transport._connect()
-        except BaseException:
-            transport.close()
-            raise
+        limits = options.limits or HandshakeLimits(per_sshd=0, per_bastion=0)
+        with limits.hold(target):  # waiting for a handshake slot is not a hang: the deadline starts after
+            transport._watchdog.start()
+            try:
+                transport._connect()
+            except BaseException:
+                transport.close()
+                raise
         return transport
 
     def _expire(self) -> None:
         self._expired.set()
         self._client.close()
+        if self._jump is not None:
+            self._jump.close()
         if self._sock is not None:
             self._sock.close()
 
     def _connect(self) -> None:
+        """Try each credential set in order; only an authentication failure moves on to the next."""
+        logins = self.target.logins()
+        for index, login in enumerate(logins):
+            try:
+                self._login(login)
+                return
+            except AuthFailed:
+                if index == len(logins) - 1:
+                    tried = "; ".join(c.describe() for c in logins)
+                    raise AuthFailed(f"authentication failed with every credential set ({tried})",
+                                     host=self.target.name) from None
+                self._client.close()
+                if self.target.jump is None and self._sock is not None:
+                    self._sock.close()
+                self._client = paramiko.SSHClient()
+
+    def _login(self, login: Credential) -> None:
         target, opts = self.target, self.options
         self.known.load_into(self._client.get_host_keys(), host_key_entry(target.address, target.port))
         self._client.set_missing_host_key_policy(_Policy(self.known, opts.accept_new_host_keys, target.name))
-        self._sock = _open_socket(target, opts.timeout)
+        sock = self._route(login)
         try:
-            self._client.connect(
-                target.address, port=target.port, username=target.user, sock=self._sock,
-                key_filename=str(target.key_file) if target.key_file else None,
-                look_for_keys=target.key_file is None, allow_agent=target.key_file is None,
-                timeout=opts.timeout, banner_timeout=opts.timeout, auth_timeout=opts.timeout)
+            self._client.connect(target.address, port=target.port, username=login.user, sock=sock,
+                                 timeout=opts.timeout, banner_timeout=opts.timeout, auth_timeout=opts.timeout,
+                                 **_auth_arguments(login, target.name))
         except DiscoveryError:
             raise
         except Exception as exc:
             raise self._classify(exc) from exc
+
+    def _route(self, login: Credential) -> Any:
+        """A plain TCP socket, or a direct-tcpip channel through the bastion (one bastion session per host)."""
+        jump = self.target.jump
+        if jump is None:
+            self._sock = _open_socket(self.target, self.options.timeout)
+            return self._sock
+        if self._jump is None:
+            self._jump = self._connect_jump(jump, login)
+        transport = self._jump.get_transport()
+        try:
+            if transport is None:
+                raise paramiko.SSHException("bastion session closed")
+            return transport.open_channel("direct-tcpip", (self.target.address, self.target.port),
+                                          ("127.0.0.1", 0), timeout=self.options.timeout)
+        except Exception as exc:
+            if self._expired.is_set():
+                raise self._classify(exc) from exc
+            raise ConnectRefused(f"bastion {jump.address}:{jump.port} could not open a channel to "
+                                 f"{self.target.address}:{self.target.port}: {exc}", host=self.target.name) from exc
+
+    def _connect_jump(self, jump: Jump, login: Credential) -> paramiko.SSHClient:
+        client = paramiko.SSHClient()
+        self.known.load_into(client.get_host_keys(), host_key_entry(jump.address, jump.port))
+        client.set_missing_host_key_policy(_Policy(self.known, self.options.accept_new_host_keys,
+                                                   f"{self.target.name} (bastion {jump.address})"))
+        self._sock = _open_socket(jump, self.options.timeout)
+        try:
+            client.connect(jump.address, port=jump.port, username=jump.user or login.user, sock=self._sock,
+                           timeout=self.options.timeout, banner_timeout=self.options.timeout,
+                           auth_timeout=self.options.timeout, **_auth_arguments(login, self.target.name))
+        except DiscoveryError:
+            client.close()
+            raise
+        except Exception as exc:
+            client.close()
+            error = self._classify(exc)
+            error.message = f"bastion {jump.address}:{jump.port}: {error.message}"
+            raise error from exc
+        return client
 
     def _classify(self, exc: Exception) -> DiscoveryError:
         name = self.target.name
@@ -216,8 +358,8 @@ class ParamikoTransport:
     @property
     def local_endpoint(self) -> tuple[str, int] | None:
         """This session's own (address, port), as the host sees the peer of its SSH connection."""
-        if self._sock is None:
-            return None
+        if self._sock is None or self.target.jump is not None:
+            return None  # through a bastion the host sees the bastion's end, which we cannot name
         try:
             address, port = self._sock.getsockname()[:2]
         except OSError:
@@ -227,6 +369,8 @@ class ParamikoTransport:
     def close(self) -> None:
         self._watchdog.cancel()
         self._client.close()
+        if self._jump is not None:
+            self._jump.close()
         if self._sock is not None:
             self._sock.close()
 

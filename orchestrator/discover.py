@@ -11,7 +11,15 @@ from discovery import dependencies
 from discovery.collect import Connector, Sampling, probe_all
 from discovery.diff import SnapshotDiff, diff
 from discovery.facts import HostFacts
-from discovery.transport import KnownHostsFile, ParamikoTransport, SshOptions, SshTarget
+from discovery.transport import (
+    Credential,
+    HandshakeLimits,
+    Jump,
+    KnownHostsFile,
+    ParamikoTransport,
+    SshOptions,
+    SshTarget,
+)
 from orchestrator.errors import InputError
 from orchestrator.inventory import InventoryHost, load_inventory, select
 from orchestrator.store import Store
@@ -56,10 +64,32 @@ def plan_targets(ws: Workspace, inventory_path: Path, limit: str | None,
     for host in hosts:
         path = known_hosts_for(host, ws, known_hosts).resolve()
         known = files.setdefault(path, KnownHostsFile(path))
-        targets.append((SshTarget(name=host.name, address=host.address, port=host.port, user=host.user,
-                                  key_file=host.key_file, become=_truthy(host.vars.get("ansible_become"))),
-                        known))
+        targets.append((target_of(host), known))
     return targets
+
+
+def target_of(host: InventoryHost) -> SshTarget:
+    """An inventory host as an SSH target: bastion, credential sets and become included."""
+    return SshTarget(name=host.name, address=host.address, port=host.port, user=host.user, key_file=host.key_file,
+                     become=_truthy(host.vars.get("ansible_become")), jump=parse_jump(host.proxy_jump),
+                     credentials=tuple(Credential(user=c.user, key_file=c.key_file, agent=c.agent,
+                                                  password_env=c.password_env) for c in host.credentials))
+
+
+def parse_jump(spec: str | None) -> Jump | None:
+    """``[user@]host[:port]`` (IPv6 as ``[addr]:port``) → Jump."""
+    if not spec:
+        return None
+    user, _, rest = spec.rpartition("@")
+    host, port = rest, 22
+    if rest.startswith("["):
+        host, _, tail = rest[1:].partition("]")
+        port = int(tail[1:]) if tail.startswith(":") and tail[1:].isdigit() else 22
+    elif rest.count(":") == 1:
+        name, _, number = rest.partition(":")
+        if number.isdigit():
+            host, port = name, int(number)
+    return Jump(address=host, port=port, user=user or None)
 
 
 def _truthy(value: Any) -> bool:
@@ -69,7 +99,8 @@ def _truthy(value: Any) -> bool:
 
 def discover(ws: Workspace, inventory_path: Path, *, limit: str | None = None, forks: int = 10,
              known_hosts: Path | None = None, accept_new: bool = False, timeout: float = 10.0,
-             samples: int = 1, interval: int = 5, progress_callback: ProgressCallback | None = None,
+             samples: int = 1, interval: int = 5, max_handshakes: int = 8,
+             progress_callback: ProgressCallback | None = None,
              connector: Connector = ParamikoTransport.connect) -> DiscoveryResult:
     """Probe the inventory's (selected) hosts and store one snapshot holding all of them.
 
@@ -83,7 +114,8 @@ def discover(ws: Workspace, inventory_path: Path, *, limit: str | None = None, f
     targets = plan_targets(ws, inventory_path, limit, known_hosts)
     sampling = Sampling(samples, interval)
     options = SshOptions(accept_new_host_keys=accept_new, timeout=timeout,
-                         deadline=host_deadline(timeout) + sampling.seconds)
+                         deadline=host_deadline(timeout) + sampling.seconds,
+                         limits=HandshakeLimits(per_sshd=max_handshakes, per_bastion=max_handshakes))
     facts = probe_all(targets, options, forks, progress_callback, connector, sampling=sampling)
     with Store.open(ws.db_path, create=True) as store:
         snapshot_id = store.save_snapshot(facts, source=str(inventory_path.resolve()))

@@ -25,6 +25,18 @@ _YAML_SUFFIXES = (".yml", ".yaml", ".json")
 HINT = "see https://docs.ansible.com/ansible/latest/inventory_guide/intro_inventory.html for the format"
 
 
+class InventoryCredential(BaseModel):
+    """One login to try (``pindah_credentials`` list): a key file, the SSH agent, or a password read from
+    the environment variable named here. The password itself never appears in the inventory."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    user: str | None = None
+    key_file: Path | None = None
+    agent: bool = False
+    password_env: str | None = None
+
+
 class InventoryHost(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -36,6 +48,8 @@ class InventoryHost(BaseModel):
     known_hosts_file: Path | None = None
     groups: tuple[str, ...] = ()
     vars: dict[str, Any] = {}
+    proxy_jump: str | None = None  # [user@]host[:port] of the bastion, from ansible_ssh_common_args
+    credentials: tuple[InventoryCredential, ...] = ()
 
 
 @dataclass
@@ -272,7 +286,28 @@ def _host(name: str, merged: dict[str, Any], groups: tuple[str, ...], base: Path
         name=name, address=str(merged.get("ansible_host", merged.get("ansible_ssh_host", name))), port=port,
         user=str(user) if user is not None else None, key_file=_path(key, base) if key else None,
         known_hosts_file=known_hosts_from_args(ssh_args, base), groups=groups,
-        vars={k: v for k, v in merged.items() if not _SECRET.search(k)})
+        vars={k: v for k, v in merged.items() if not _SECRET.search(k)},
+        proxy_jump=proxy_jump_from_args(ssh_args, name, source),
+        credentials=_credentials(merged.get("pindah_credentials"), base, name, source))
+
+
+def _credentials(raw: Any, base: Path, host: str, source: str) -> tuple[InventoryCredential, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        raise InputError(f"host {host!r}: pindah_credentials must be a list of mappings", source=source,
+                         hint="e.g. [{user: ops, key_file: ~/.ssh/ops}, {user: ops, agent: true}, "
+                              "{user: ops, password_env: OPS_PASSWORD}]")
+    found = []
+    for item in raw:
+        unknown = set(item) - {"user", "key_file", "agent", "password_env"}
+        if unknown:
+            raise InputError(f"host {host!r}: unknown pindah_credentials keys {sorted(unknown)}", source=source,
+                             hint="keys: user, key_file, agent, password_env (a variable NAME, never a password)")
+        key = item.get("key_file")
+        found.append(InventoryCredential(user=item.get("user"), key_file=_path(key, base) if key else None,
+                                         agent=bool(item.get("agent", False)), password_env=item.get("password_env")))
+    return tuple(found)
 
 
 def _path(value: Any, base: Path) -> Path:
@@ -295,6 +330,38 @@ def known_hosts_from_args(args: str, base: Path) -> Path | None:
         if key.strip().lower() == "userknownhostsfile" and value.strip():
             return _path(value.strip().split()[0], base)
     return None
+
+
+def _ssh_options(words: list[str]) -> list[tuple[str, str]]:
+    options = [w[2:] for w in words if w.startswith("-o") and len(w) > 2]
+    options += [words[i + 1] for i, w in enumerate(words[:-1]) if w == "-o"]
+    pairs = []
+    for option in options:
+        key, *value = re.split(r"\s*=\s*|\s+", option.strip(), maxsplit=1)
+        pairs.append((key.lower(), value[0].strip() if value else ""))
+    return pairs
+
+
+def proxy_jump_from_args(args: str, host: str = "", source: str = "") -> str | None:
+    """The bastion from ``-J X``, ``-o ProxyJump=X`` or ``-o ProxyCommand="ssh -W %h:%p [-q] X"``; one hop only."""
+    try:
+        words = shlex.split(args)
+    except ValueError:
+        return None
+    found = [words[i + 1] for i, w in enumerate(words[:-1]) if w == "-J"]
+    for key, value in _ssh_options(words):
+        if key == "proxyjump" and value.lower() != "none":
+            found.append(value)
+        elif key == "proxycommand":
+            parts = shlex.split(value)
+            if parts[:1] == ["ssh"] and "-W" in parts:
+                found.append(next(p for p in reversed(parts[1:]) if not p.startswith("-") and "%" not in p))
+    if not found:
+        return None
+    if "," in found[0]:
+        raise InputError(f"host {host!r}: multi-hop ProxyJump {found[0]!r} is not supported", source=source,
+                         hint="reach the last bastion directly, or run pindah from a host inside the network")
+    return found[0]
 
 
 def select(hosts: Iterable[InventoryHost], pattern: str | None) -> list[InventoryHost]:

@@ -88,6 +88,8 @@ def discover_command(  # noqa: PLR0917 (typer options)
     samples: Annotated[int, typer.Option("--samples", help="Poll connections and utilisation K times "
                                          "per host (same SSH session) to observe dependencies over time.")] = 1,
     interval: Annotated[int, typer.Option("--interval", help="Whole seconds between samples.")] = 5,
+    max_handshakes: Annotated[int, typer.Option("--max-handshakes", help="Concurrent SSH handshakes per sshd "
+                                                "and per bastion (sshd's MaxStartups drops the excess).")] = 8,
 ) -> None:
     """Probe the inventory's hosts over SSH and store one discovery snapshot."""
     logging.getLogger("paramiko").setLevel(logging.CRITICAL)  # failures are reported as data, not tracebacks
@@ -96,7 +98,7 @@ def discover_command(  # noqa: PLR0917 (typer options)
     with _Reporter(_count_hosts(path, limit), quiet=as_json) as reporter:
         result = discover(ws, path, limit=limit, forks=forks, known_hosts=known_hosts,
                           accept_new=accept_new, timeout=timeout, samples=samples, interval=interval,
-                          progress_callback=reporter)
+                          max_handshakes=max_handshakes, progress_callback=reporter)
     if as_json:
         print_json({"snapshot_id": result.snapshot_id, "hosts": [export_host(f) for f in result.facts],
                     "failed": [failure_summary(f) for f in result.failed], **export_dependencies(result.facts)})
