@@ -48,6 +48,9 @@ def test_wheel_ships_playbooks_and_module(tmp_path: Path) -> None:
     assert "orchestrator/playbooks/library/pindah_ec2_instance.py" in names
     assert "orchestrator/playbooks/tasks/sync.yml" in names
     assert "orchestrator/playbooks/__init__.py" in names
+    # package data the code reads at run time
+    assert "orchestrator/lab/data/distros.toml" in names
+    assert "discovery/data/eol.toml" in names
 
     site = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)],
