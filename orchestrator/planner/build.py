@@ -13,6 +13,7 @@ from orchestrator.plan import (
     Wave,
     validate_plan_id,
 )
+from orchestrator.planner.cluster import clusters
 from orchestrator.planner.grouping import Group, dependency_graph, group_servers, shared_services
 from orchestrator.planner.improve import improve
 from orchestrator.planner.inputs import SHARED_ROLE, PlannerInputs, ServerInput
@@ -45,11 +46,17 @@ def _check(inputs: PlannerInputs, plan_id: str, max_wave_servers: int) -> None:
 
 def schedule(groups: list[Group], inputs: PlannerInputs, rules: PlanRules
              ) -> tuple[Problem, Assignment, dict[str, list[str]]]:
-    """Construction under every constraint, then local search; the problem, the waves and the moves made."""
+    """Two constructions under every constraint (plain, and guided by agglomerative clusters), each followed by
+    local search; the one with less weight between waves wins (the plain one on a tie)."""
     problem = build_problem(groups, inputs, rules, app_weights(groups, inputs))
-    assignment = construct(problem)
-    moves = improve(problem, assignment)
-    return problem, assignment, moves
+    best: tuple[float, Assignment, dict[str, list[str]]] | None = None
+    for guide in (None, clusters(problem)):
+        assignment = construct(problem, guide)
+        cut, moves = improve(problem, assignment)
+        if best is None or cut < best[0] - 1e-9:
+            best = (cut, assignment, moves)
+    assert best is not None
+    return problem, best[1], best[2]
 
 
 def build_plan(inputs: PlannerInputs, *, plan_id: str, max_wave_servers: int, created_at: str,

@@ -46,11 +46,13 @@ class Assignment:
 
 
 class _Builder:
-    def __init__(self, problem: Problem) -> None:
+    def __init__(self, problem: Problem, guide: dict[str, int] | None) -> None:
         self.p = problem
         units = problem.units.values()
+        self.guide = guide or {}
         self.rank = {u.name: i for i, u in enumerate(sorted(
-            units, key=lambda u: (-u.size, -sum(problem.weights.get(u.name, {}).values()), u.name)))}
+            units, key=lambda u: (self.guide.get(u.name, -1), -u.size,
+                                  -sum(problem.weights.get(u.name, {}).values()), u.name)))}
         self.wave_of: dict[str, int] = {}
         self.why: dict[str, str] = {}
         self.waves: list[WaveBox] = []
@@ -141,10 +143,12 @@ class _Builder:
         for member in box.members:
             for other, w in self.p.weights.get(member, {}).items():
                 affinity[other] += w
+        groups = {self.guide[m] for m in box.members if m in self.guide}
         while True:
             linked = [u for u, w in affinity.items() if w > 0 and u in unplaced
                       and self.refusal(self.p.units[u], box) is None]
-            pick = max(linked, key=lambda u: (affinity[u], -self.rank[u]), default=None)
+            pick = max(linked, key=lambda u: (self.guide.get(u, -1) in groups, affinity[u], -self.rank[u]),
+                       default=None)
             if pick is not None:
                 why = (f"it has the most dependency weight ({affinity[pick]:g}) to units already in wave "
                        f"{box.index}: {self.partners(pick, box.members)}")
@@ -155,6 +159,8 @@ class _Builder:
                 why = "no unplaced unit linked to the wave was allowed in it; it is the largest one that was"
             self.place(self.p.units[pick], box, why)
             del unplaced[pick]
+            if pick in self.guide:
+                groups.add(self.guide[pick])
             for other, w in self.p.weights.get(pick, {}).items():
                 affinity[other] += w
 
@@ -194,9 +200,13 @@ def _constraint_of(refusal: str) -> tuple[str, ...]:
     return ()
 
 
-def construct(problem: Problem) -> Assignment:
-    """Regular units into waves 1..n under every constraint, then shared services into the waves after."""
-    builder = _Builder(problem)
+def construct(problem: Problem, guide: dict[str, int] | None = None) -> Assignment:
+    """Regular units into waves 1..n under every constraint, then shared services into the waves after.
+
+    ``guide`` (unit -> cluster number, see cluster.py) changes only the order of preference: units of the
+    lowest-numbered cluster open waves first, and a wave prefers units of the clusters it already holds.
+    """
+    builder = _Builder(problem, guide)
     builder.run([u.name for u in problem.units.values() if not u.shared], shared=False)
     builder.run([u.name for u in problem.units.values() if u.shared], shared=True)
     return Assignment(builder.waves, builder.wave_of, builder.why)
