@@ -30,5 +30,5 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[lab,dev]'
+.venv/bin/python -m pip install -q -e '.[lab,dev,bench]'
 echo "setup: ready ($(.venv/bin/pindah --version))"

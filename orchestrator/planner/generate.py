@@ -126,3 +126,23 @@ def generate_estate(shape: EstateShape | None = None) -> PlannerInputs:
     edges = [EdgeInput(source=s, target=t, port=p, weight=w, kind="declared")
              for (s, t, p), w in estate.edges.items()]
     return make_inputs(estate.servers, edges)
+
+
+def contracted(inputs: PlannerInputs) -> tuple[dict[str, int], dict[tuple[str, str], float]]:
+    """The application-contracted graph of the regular (non-shared) servers: sizes and pair weights."""
+    app = {s.name: s.application for s in inputs.servers if s.application and s.role != "shared-service"}
+    size: dict[str, int] = {}
+    for name in app.values():
+        size[name] = size.get(name, 0) + 1
+    weights: dict[tuple[str, str], float] = {}
+    for e in inputs.edges:
+        a, b = app.get(e.source), app.get(e.target)
+        if a and b and a != b:
+            key = (min(a, b), max(a, b))
+            weights[key] = weights.get(key, 0.0) + e.weight
+    return size, weights
+
+
+def cut_of(weights: dict[tuple[str, str], float], part: dict[str, int]) -> float:
+    """Weight of the pairs placed in different parts."""
+    return sum(w for (a, b), w in weights.items() if part[a] != part[b])
