@@ -1,0 +1,60 @@
+"""Planner stability: how many servers change wave when one dependency edge is added, or when one application
+is moved (pinned to another wave). Prints figures; asserts nothing.
+
+Run: python tests/bench/bench_planner_stability.py   (about a minute: every trial plans 2,700 servers)
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+
+from orchestrator.plan import Plan
+from orchestrator.planner import EdgeInput, PlannerInputs, build_plan, make_inputs
+from orchestrator.planner.constraints import rules_from_config
+from orchestrator.planner.diff import diff_plans
+from orchestrator.planner.generate import EstateShape, generate_estate
+
+TRIALS = 8
+
+
+def _plan(estate: PlannerInputs, pins: dict[str, int] | None = None) -> Plan:
+    rules = rules_from_config({"pins": pins or {}})
+    return build_plan(estate, plan_id="s", max_wave_servers=rules.max_wave_servers, created_at="t", rules=rules)
+
+
+def _report(label: str, changed: list[int], total: int) -> None:
+    print(f"{label}: servers changing wave over {len(changed)} trials: median {statistics.median(changed):g} "
+          f"({statistics.median(changed) / total:.1%}), max {max(changed)} ({max(changed) / total:.1%}), "
+          f"all: {changed}")
+
+
+def main() -> None:
+    estate = generate_estate(EstateShape(seed=1))
+    base = _plan(estate)
+    total = len(estate.servers)
+    regular = sorted({s.application for s in estate.servers if s.application and s.role != "shared-service"})
+    servers_of = {app: [s.name for s in estate.servers if s.application == app] for app in regular}
+    rng = random.Random(7)
+    print(f"estate: {total} servers, {len(estate.edges)} edges, {len(base.waves)} waves")
+    added = []
+    for _ in range(TRIALS):
+        a, b = rng.sample(regular, 2)
+        edge = EdgeInput(source=rng.choice(servers_of[a]), target=rng.choice(servers_of[b]), port=8080,
+                         weight=10.0, kind="declared")
+        changed = diff_plans(base, _plan(make_inputs(estate.servers, (*estate.edges, edge))))
+        added.append(len(changed.moved))
+    _report("one added edge (weight 10)", added, total)
+    moved = []
+    waves = sorted({a.wave for a in base.applications if a.name in servers_of})
+    for _ in range(TRIALS):
+        app = rng.choice(regular)
+        here = next(a.wave for a in base.applications if a.name == app)
+        target = rng.choice([w for w in waves if w != here and w > 1])
+        changed = diff_plans(base, _plan(estate, {app: target}))
+        moved.append(sum(1 for m in changed.moved if m.application != app))
+    _report("one application pinned to another wave (its own servers not counted)", moved, total)
+
+
+if __name__ == "__main__":
+    main()
