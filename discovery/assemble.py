@@ -76,8 +76,8 @@ def facts_from_sections(name: str, address: str, sections: dict[str, Section],
 
 def _partial(probe: str, value: Partial, completeness: dict[str, Completeness], errors: list[FactError]) -> Any:
     completeness[probe] = Completeness.PARTIAL
-    errors.append(FactError(fact=probe, category="partial", message=value.reason,
-                            hint="run discovery with become (ansible_become) to see everything"))
+    errors.append(FactError(fact=probe, category=FailureCategory.PARTIAL.value, message=value.reason,
+                            hint=HINTS[FailureCategory.PARTIAL]))
     return value.value
 
 

@@ -17,6 +17,7 @@ class FailureCategory(StrEnum):
     COMMAND = "command"
     PARSE = "parse"
     PROTOCOL = "protocol"
+    PARTIAL = "partial"  # a fact was collected, but not all of it (e.g. without root)
 
 
 HINTS: dict[FailureCategory, str] = {
@@ -29,6 +30,7 @@ HINTS: dict[FailureCategory, str] = {
     FailureCategory.COMMAND: "the probe command failed on the host; see the output tail",
     FailureCategory.PARSE: "the command output was not understood; please report it with the output",
     FailureCategory.PROTOCOL: "the SSH session broke; retry, or check the server's sshd logs",
+    FailureCategory.PARTIAL: "set ansible_become (passwordless sudo) for the host to see everything",
 }
 
 

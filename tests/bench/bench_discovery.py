@@ -1,0 +1,211 @@
+"""Benchmark: pindah discovery against `ansible all -m setup` and a bare-paramiko floor, on one lab.
+
+Builds a lab of N hosts (no cloud), then runs, each in its own child process so that CPU time and peak
+RSS are that phase's alone: (1) the floor: paramiko connect + auth + one command per host, (2) pindah
+discovery of every host, (3) `ansible all -m setup`, all at the same concurrency. Prints figures and
+ratios; asserts nothing about time. Usage (as root):
+    python tests/bench/bench_discovery.py [--hosts 200] [--forks 50] [--subnet 10.217.0.0/16] [--skip-ansible]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import paramiko
+
+
+@dataclass(frozen=True)
+class Figures:
+    name: str
+    seconds: float
+    cpu_seconds: float
+    peak_rss_mib: float
+    ok: int
+    failed: int
+
+
+def _child(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float, str]:
+    """Run argv; wall seconds, CPU seconds (user+sys, waited-for descendants included), peak RSS MiB, stdout."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - started
+        out.seek(0)
+        text = out.read().decode("utf-8", "replace")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, text
+
+
+def floor_phase(inventory: str, forks: int) -> None:
+    """Child: connect + auth + `true` on every host, like pindah would (host keys checked)."""
+    from orchestrator.inventory import load_inventory
+
+    hosts = load_inventory(Path(inventory))
+
+    def one(host: object) -> bool:
+        for attempt in range(3):  # the same bounded retry pindah uses: a fair floor
+            ok, transient = attempt_once(host)
+            if ok or not transient:
+                return ok
+            time.sleep(0.5 * 2**attempt)
+        return False
+
+    def attempt_once(host: object) -> tuple[bool, bool]:
+        client = paramiko.SSHClient()
+        client.load_host_keys(str(host.known_hosts_file))  # type: ignore[attr-defined]
+        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        try:
+            client.connect(host.address, port=host.port, username=host.user,  # type: ignore[attr-defined]
+                           key_filename=str(host.key_file), look_for_keys=False,  # type: ignore[attr-defined]
+                           allow_agent=False, timeout=20, banner_timeout=20, auth_timeout=20)
+            _, out, _ = client.exec_command("true", timeout=20)
+            return out.channel.recv_exit_status() == 0, False
+        except (paramiko.AuthenticationException, paramiko.BadHostKeyException):
+            return False, False
+        except Exception:
+            return False, True
+        finally:
+            client.close()
+
+    with ThreadPoolExecutor(forks) as pool:
+        results = list(pool.map(one, hosts))
+    print(f"OK {results.count(True)} FAILED {results.count(False)}")
+
+
+def pindah_phase(workspace: str, inventory: str, forks: int) -> None:
+    import logging
+
+    from orchestrator.discover import discover
+    from orchestrator.workspace import Workspace
+
+    logging.getLogger("paramiko").setLevel(logging.CRITICAL)
+    result = discover(Workspace(Path(workspace)), Path(inventory), forks=forks, timeout=20)
+    print(f"OK {len(result.facts) - len(result.failed)} FAILED {len(result.failed)}")
+
+
+def warm_up(inventory: str, forks: int) -> tuple[int, float]:
+    """Touch every host's sshd port until all answer (first contact with a fresh lab loses SYNs): phases
+    then compare warm paths. Returns the hosts still silent and the seconds spent."""
+    import socket
+
+    from orchestrator.inventory import load_inventory
+
+    hosts = load_inventory(Path(inventory))
+    started = time.perf_counter()
+
+    def answers(host: object) -> bool:
+        try:
+            with socket.create_connection((host.address, host.port), timeout=3):  # type: ignore[attr-defined]
+                return True
+        except OSError:
+            return False
+
+    pending = list(hosts)
+    for _ in range(5):
+        with ThreadPoolExecutor(forks) as pool:
+            pending = [h for h, ok in zip(pending, pool.map(answers, pending), strict=True) if not ok]
+        if not pending:
+            break
+    return len(pending), time.perf_counter() - started
+
+
+def _counts(text: str) -> tuple[int, int]:
+    for line in text.splitlines():
+        if line.startswith("OK "):
+            parts = line.split()
+            return int(parts[1]), int(parts[3])
+    return 0, 0
+
+
+def _ansible_counts(text: str) -> tuple[int, int]:
+    ok = sum(1 for line in text.splitlines() if " | SUCCESS" in line)
+    failed = sum(1 for line in text.splitlines() if " | FAILED" in line or " | UNREACHABLE" in line)
+    return ok, failed
+
+
+def run_phase(name: str, argv: list[str], env: dict[str, str] | None = None) -> Figures:
+    wall, cpu, rss, text = _child(argv, env)
+    ok, failed = _ansible_counts(text) if name == "ansible -m setup" else _counts(text)
+    return Figures(name, wall, cpu, rss, ok, failed)
+
+
+def _ansible_env(tmp: Path) -> dict[str, str]:
+    return {**os.environ, "ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_PIPELINING": "True",
+            "ANSIBLE_NOCOLOR": "1", "ANSIBLE_PYTHON_INTERPRETER": "auto_silent", "ANSIBLE_TIMEOUT": "20",
+            "ANSIBLE_LOCAL_TEMP": str(tmp / "ansible-tmp"), "ANSIBLE_DEPRECATION_WARNINGS": "False",
+            "ANSIBLE_ONELINE": "True", "ANSIBLE_LOAD_CALLBACK_PLUGINS": "False"}
+
+
+def report(hosts: int, forks: int, figures: list[Figures]) -> None:
+    print(f"\n{hosts} lab hosts, {forks} at once, {os.cpu_count()} CPUs")
+    print(f"{'phase':18} {'wall s':>8} {'hosts/s':>8} {'CPU s':>8} {'CPU s/host':>10} {'peak RSS MiB':>12} "
+          f"{'ok':>5} {'failed':>6}")
+    for f in figures:
+        print(f"{f.name:18} {f.seconds:8.1f} {hosts / f.seconds:8.1f} {f.cpu_seconds:8.1f} "
+              f"{f.cpu_seconds / hosts:10.3f} {f.peak_rss_mib:12.0f} {f.ok:5} {f.failed:6}")
+    by = {f.name: f for f in figures}
+    pindah = by.get("pindah discover")
+    if pindah and "ansible -m setup" in by:
+        print(f"ansible / pindah wall time: {by['ansible -m setup'].seconds / pindah.seconds:.1f}x (target >= 5x)")
+    if pindah and "floor" in by:
+        print(f"pindah / floor wall time:   {pindah.seconds / by['floor'].seconds:.1f}x (target <= 2x)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--hosts", type=int, default=200)
+    parser.add_argument("--forks", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--subnet", default="10.217.0.0/16")
+    parser.add_argument("--skip-ansible", action="store_true")
+    parser.add_argument("--phase", choices=("floor", "pindah"), help=argparse.SUPPRESS)
+    parser.add_argument("--workspace", help=argparse.SUPPRESS)
+    parser.add_argument("--inventory", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.phase == "floor":
+        floor_phase(args.inventory, args.forks)
+        return
+    if args.phase == "pindah":
+        pindah_phase(args.workspace, args.inventory, args.forks)
+        return
+    bench(args)
+
+
+def bench(args: argparse.Namespace) -> None:
+    from orchestrator.lab import lab_down, lab_up
+    from orchestrator.workspace import init_workspace
+
+    with tempfile.TemporaryDirectory(prefix="pindah-bench-") as tmp:
+        ws = init_workspace(Path(tmp) / "ws")
+        started = time.perf_counter()
+        manifest = lab_up(ws.lab_dir, hosts=args.hosts, seed=args.seed, subnet=args.subnet, cloud=False)
+        print(f"lab up: {args.hosts} hosts in {time.perf_counter() - started:.1f}s")
+        time.sleep(3.0)
+        inventory = manifest.paths.inventory
+        silent, seconds = warm_up(inventory, args.forks)
+        print(f"warm-up: every sshd port touched in {seconds:.1f}s ({silent} still silent)")
+        me = [sys.executable, __file__, "--forks", str(args.forks), "--inventory", inventory]
+        try:
+            figures = [run_phase("floor", [*me, "--phase", "floor"]),
+                       run_phase("pindah discover", [*me, "--phase", "pindah", "--workspace", str(ws.root)])]
+            if not args.skip_ansible:
+                ansible = str(Path(sys.executable).with_name("ansible"))
+                figures.append(run_phase("ansible -m setup", [ansible, "all", "-i", inventory, "-m", "setup",
+                                                              "-f", str(args.forks), "-o"],
+                                         _ansible_env(Path(tmp))))
+        finally:
+            lab_down(ws.lab_dir)
+        report(args.hosts, args.forks, figures)
+
+
+if __name__ == "__main__":
+    main()
