@@ -36,6 +36,12 @@ class PlannedServer(Frozen):
     disk_gb: float | None = None
     reason: str
     reasons: tuple[str, ...] = ()  # plain-words reasons for its wave, what `pindah plan explain` prints
+    strategy: str = "rehost"  # rehost | replatform | retire
+    strategy_reason: str = ""
+    flavor: str | None = None  # cheapest fitting catalog flavor (as-is sizing), when a catalog is given
+    monthly_cost: float | None = None  # flavor + disk, in the catalog's currency
+    sizing_confidence: int | None = None  # 1-5: how much of cpu/memory/disk/os/discovery is known
+    sizing_reason: str = ""
 
 
 class Wave(Frozen):
@@ -46,6 +52,7 @@ class Wave(Frozen):
     max_servers: int | None = None  # this wave's server limit (the pilot and ramp waves have smaller ones)
     storage_gb: float | None = None
     pilot: bool = False
+    monthly_cost: float | None = None
 
 
 class PlanRules(Frozen):
@@ -102,6 +109,8 @@ class Plan(Frozen):
     notes: tuple[str, ...] = ()
     external: tuple[ExternalDependency, ...] = ()
     rules: PlanRules | None = None
+    currency: str | None = None
+    monthly_cost: float | None = None
 
     def wave(self, index: int) -> Wave:
         for wave in self.waves:

@@ -13,8 +13,11 @@ from orchestrator.planner import PlannerInputs, build_inputs, build_plan
 from orchestrator.planner.constraints import rules_from_config
 from orchestrator.planner.diff import PlanDiff, diff_plans
 from orchestrator.planner.markdown import render_plan_markdown
+from orchestrator.planner.sizing import load_catalog
 from orchestrator.store import Store
 from orchestrator.workspace import Workspace
+
+CATALOG_NAME = "catalog.yaml"
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,8 @@ def create_plan(ws: Workspace, *, plan_id: str | None = None, max_wave_servers: 
     with Store.open(ws.db_path) as store:
         inputs = collect_inputs(store)
     plan = build_plan(inputs, plan_id=chosen, max_wave_servers=rules.max_wave_servers,
-                      created_at=moment.isoformat(timespec="seconds"), rules=rules)
+                      created_at=moment.isoformat(timespec="seconds"), rules=rules,
+                      catalog=load_catalog(ws.root / CATALOG_NAME))
     return write_plan_files(ws.plans_dir, plan)
 
 

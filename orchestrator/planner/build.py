@@ -18,6 +18,7 @@ from orchestrator.planner.grouping import Group, dependency_graph, group_servers
 from orchestrator.planner.improve import improve
 from orchestrator.planner.inputs import SHARED_ROLE, PlannerInputs, ServerInput
 from orchestrator.planner.reasons import Context, server_reasons
+from orchestrator.planner.sizing import Catalog, size_server, strategy
 from orchestrator.planner.units import Problem, Weights, build_problem
 from orchestrator.planner.waves import SHARED_POLICY, Assignment, WaveBox, construct
 
@@ -60,7 +61,7 @@ def schedule(groups: list[Group], inputs: PlannerInputs, rules: PlanRules
 
 
 def build_plan(inputs: PlannerInputs, *, plan_id: str, max_wave_servers: int, created_at: str,
-               rules: PlanRules | None = None) -> Plan:
+               rules: PlanRules | None = None, catalog: Catalog | None = None) -> Plan:
     """Group servers into applications and applications into waves; every decision carries a reason."""
     _check(inputs, plan_id, max_wave_servers)
     rules = (rules or PlanRules(max_wave_servers=max_wave_servers)).model_copy(
@@ -73,12 +74,16 @@ def build_plan(inputs: PlannerInputs, *, plan_id: str, max_wave_servers: int, cr
     wave_of = {server: ctx.wave_of_server(server) for server in ctx.server_app}
     cross = sum(e.weight for e in inputs.edges if wave_of[e.source] != wave_of[e.target])
     oversized = tuple(sorted(a for u in problem.units.values() if u.oversized for a in u.apps))
+    servers = tuple(_sized(_server(s, ctx, shared), s, catalog, len(ctx.links.get(s.name, ())))
+                    for s in inputs.servers)
+    costs = _wave_costs(servers) if catalog else {}
     return Plan(
         id=plan_id, created_at=created_at, input_digest=inputs.digest(), max_wave_servers=max_wave_servers,
-        waves=tuple(_wave(box, ctx) for box in assignment.waves),
+        waves=tuple(_wave(box, ctx).model_copy(update={"monthly_cost": costs.get(box.index)})
+                    for box in assignment.waves),
         oversized=oversized,
         applications=tuple(_application(g, ctx) for g in groups),
-        servers=tuple(_server(s, ctx, shared) for s in inputs.servers),
+        servers=servers,
         dependencies=tuple(PlanDependency(source=e.source, target=e.target, port=e.port, weight=e.weight,
                                           kind=e.kind) for e in inputs.edges),
         cross_wave_weight=round(cross, 6),
@@ -86,7 +91,29 @@ def build_plan(inputs: PlannerInputs, *, plan_id: str, max_wave_servers: int, cr
         external=tuple(ExternalDependency(source=x.source, address=x.address, port=x.port, count=x.count)
                        for x in inputs.external),
         rules=rules,
+        currency=catalog.currency if catalog else None,
+        monthly_cost=round(sum(costs.values()), 2) if catalog else None,
     )
+
+
+def _sized(planned: PlannedServer, server: ServerInput, catalog: Catalog | None, degree: int) -> PlannedServer:
+    kind, evidence = strategy(server, degree)
+    reasons = [*planned.reasons, f"strategy {kind}: {evidence}"]
+    update: dict[str, object] = {"strategy": kind, "strategy_reason": evidence}
+    if catalog is not None:
+        sizing = size_server(server, catalog)
+        reasons.append(f"sizing: {sizing.reason}")
+        update.update(flavor=sizing.flavor, monthly_cost=sizing.monthly_cost, sizing_confidence=sizing.confidence,
+                      sizing_reason=sizing.reason)
+    update["reasons"] = tuple(reasons)
+    return planned.model_copy(update=update)
+
+
+def _wave_costs(servers: tuple[PlannedServer, ...]) -> dict[int, float]:
+    costs: dict[int, float] = {}
+    for s in servers:
+        costs[s.wave] = round(costs.get(s.wave, 0.0) + (s.monthly_cost or 0.0), 2)
+    return costs
 
 
 def _application(group: Group, ctx: Context) -> Application:

@@ -76,7 +76,23 @@ def render_plan_markdown(plan: Plan) -> str:
                            for x in plan.external])
     else:
         lines.append("none")
+    lines += _costs(plan)
     lines += ["", "## Servers", ""]
-    lines += md_table(["server", "address", "application", "wave", "why"],
-                      [(s.name, s.address or "", s.application, s.wave, s.reason) for s in plan.servers])
+    lines += md_table(["server", "address", "application", "wave", "strategy", "why"],
+                      [(s.name, s.address or "", s.application, s.wave, s.strategy, s.reason) for s in plan.servers])
     return "\n".join(lines) + "\n"
+
+
+def _costs(plan: Plan) -> list[str]:
+    """Sizing and monthly cost, when the plan was made with a catalog."""
+    if plan.currency is None:
+        return []
+    lines = ["", "## Sizing and cost", "",
+             f"- total: {plan.monthly_cost or 0:,.0f} {md_cell(plan.currency)}/month (as-is sizing)", ""]
+    lines += md_table(["wave", f"{plan.currency}/month"], [(w.index, f"{w.monthly_cost or 0:,.0f}")
+                                                           for w in plan.waves])
+    lines += [""]
+    lines += md_table(["server", "flavor", f"{plan.currency}/month", "confidence", "strategy", "evidence"],
+                      [(s.name, s.flavor or "none fits", f"{s.monthly_cost:,.0f}" if s.monthly_cost is not None
+                        else "", f"{s.sizing_confidence}/5", s.strategy, s.strategy_reason) for s in plan.servers])
+    return lines

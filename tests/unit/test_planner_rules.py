@@ -60,3 +60,13 @@ def test_plan_create_applies_the_workspace_rules(tmp_path: Path) -> None:
     ws.config_path.write_text(ws.config_path.read_text().replace('"a" = 2', '"nope" = 2'))
     with pytest.raises(PlanError, match="nope"):
         create_plan(ws, plan_id="p2", max_wave_servers=5)
+
+
+def test_plan_create_sizes_with_the_workspace_catalog(tmp_path: Path) -> None:
+    ws = init_workspace(tmp_path / "ws")
+    with Store.open(ws.db_path) as store:
+        store.upsert_servers([("a1", {"application": "a", "cpu_count": 2, "memory_mb": 2048, "disk_gb": 10.0})])
+    (ws.root / "catalog.yaml").write_text("currency: IDR\nflavors:\n  - {name: s, vcpu: 2, memory_gb: 2, "
+                                          "price_month: 100}\ndisk_types:\n  - {name: std, price_gb_month: 1}\n")
+    plan = create_plan(ws, plan_id="c1", max_wave_servers=5).plan
+    assert (plan.server("a1").flavor, plan.server("a1").monthly_cost, plan.monthly_cost) == ("s", 110.0, 110.0)
