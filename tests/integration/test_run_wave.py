@@ -53,9 +53,17 @@ def write_plan(lab: Any, servers: list[str]) -> None:
     (lab.workspace.plans_dir / f"{PLAN_ID}.yaml").write_text(dump_plan(plan))
 
 
-def answer(address: str, port: int) -> str:
-    with urllib.request.urlopen(f"http://{address}:{port}/", timeout=5) as reply:
-        return str(reply.read().decode())
+def answer(address: str, port: int, attempts: int = 3) -> str:
+    """The service's answer; a loaded 2-core machine may need a second try, a dead service never answers."""
+    for attempt in range(attempts):
+        try:
+            with urllib.request.urlopen(f"http://{address}:{port}/", timeout=10) as reply:
+                return str(reply.read().decode())
+        except OSError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(1.0)
+    raise AssertionError("unreachable")
 
 
 def without_host(body: str) -> str:
