@@ -65,7 +65,7 @@ def write_plan_files(plans_dir: Path, plan: Plan) -> CreatedPlan:
 
 
 def create_plan(ws: Workspace, *, plan_id: str | None = None, max_wave_servers: int | None = None,
-                now: datetime | None = None) -> CreatedPlan:
+                now: datetime | None = None, base_id: str | None = None) -> CreatedPlan:
     """Plan from the workspace store's current inputs and write ``plans/<id>.yaml`` + ``.md``."""
     moment = now or datetime.now(UTC)
     section = ws.config().get("plan", {})
@@ -79,7 +79,8 @@ def create_plan(ws: Workspace, *, plan_id: str | None = None, max_wave_servers: 
         inputs = collect_inputs(store)
     plan = build_plan(inputs, plan_id=chosen, max_wave_servers=rules.max_wave_servers,
                       created_at=moment.isoformat(timespec="seconds"), rules=rules,
-                      catalog=load_catalog(ws.root / CATALOG_NAME))
+                      catalog=load_catalog(ws.root / CATALOG_NAME),
+                      base=load_plan(ws.plans_dir, base_id) if base_id else None)
     return write_plan_files(ws.plans_dir, plan)
 
 

@@ -22,9 +22,12 @@ def create(
     max_wave_servers: Annotated[int | None, typer.Option(
         "--max-wave-servers", min=1, help="Most servers per wave (default: pindah.toml [plan], else 25).")] = None,
     plan_id: Annotated[str | None, typer.Option("--id", help="Plan id (default: plan-YYYYMMDD-HHMMSS).")] = None,
+    base: Annotated[str | None, typer.Option(
+        "--base", help="Start from this plan's waves and keep servers where they were when the constraints "
+                       "still allow it (few changes for a small change of inputs).")] = None,
 ) -> None:
     """Group servers into applications and waves; write plans/<ID>.yaml and plans/<ID>.md."""
-    created = create_plan(workspace(ctx), plan_id=plan_id, max_wave_servers=max_wave_servers)
+    created = create_plan(workspace(ctx), plan_id=plan_id, max_wave_servers=max_wave_servers, base_id=base)
     plan = created.plan
     out = console()
     out.print(f"plan {escape(plan.id)}: {len(plan.servers)} server(s), {len(plan.applications)} "

@@ -20,7 +20,7 @@ from orchestrator.planner.inputs import SHARED_ROLE, PlannerInputs, ServerInput
 from orchestrator.planner.reasons import Context, server_reasons
 from orchestrator.planner.sizing import Catalog, size_server, strategy
 from orchestrator.planner.units import Problem, Weights, build_problem
-from orchestrator.planner.waves import SHARED_POLICY, Assignment, WaveBox, construct
+from orchestrator.planner.waves import SHARED_POLICY, Assignment, Preference, WaveBox, construct
 
 
 def app_weights(groups: list[Group], inputs: PlannerInputs) -> Weights:
@@ -45,11 +45,26 @@ def _check(inputs: PlannerInputs, plan_id: str, max_wave_servers: int) -> None:
                         hint="run 'pindah discover' or 'pindah import servers FILE' first")
 
 
-def schedule(groups: list[Group], inputs: PlannerInputs, rules: PlanRules
+def _preference(problem: Problem, base: Plan) -> Preference:
+    """Each unit's wave in ``base``, counted from base's first regular / first shared wave."""
+    wave = {a.name: a.wave for a in base.applications}
+    first_shared = min((a.wave for a in base.applications if a.source == "shared"), default=1)
+    out: dict[str, int] = {}
+    for unit in problem.units.values():
+        known = [wave[a] for a in unit.apps if a in wave]
+        if known:
+            out[unit.name] = min(known) - (first_shared - 1 if unit.shared else 0)
+    return Preference(base.id, out)
+
+
+def schedule(groups: list[Group], inputs: PlannerInputs, rules: PlanRules, base: Plan | None = None
              ) -> tuple[Problem, Assignment, dict[str, list[str]]]:
     """Two constructions under every constraint (plain, and guided by agglomerative clusters), each followed by
     local search; the one with less weight between waves wins (the plain one on a tie)."""
     problem = build_problem(groups, inputs, rules, app_weights(groups, inputs))
+    if base is not None:  # stability: start from the base plan's waves, improve from there
+        assignment = construct(problem, prefer=_preference(problem, base))
+        return problem, assignment, improve(problem, assignment, kicks=False)[1]
     best: tuple[float, Assignment, dict[str, list[str]]] | None = None
     for guide in (None, clusters(problem)):
         assignment = construct(problem, guide)
@@ -61,7 +76,7 @@ def schedule(groups: list[Group], inputs: PlannerInputs, rules: PlanRules
 
 
 def build_plan(inputs: PlannerInputs, *, plan_id: str, max_wave_servers: int, created_at: str,
-               rules: PlanRules | None = None, catalog: Catalog | None = None) -> Plan:
+               rules: PlanRules | None = None, catalog: Catalog | None = None, base: Plan | None = None) -> Plan:
     """Group servers into applications and applications into waves; every decision carries a reason."""
     _check(inputs, plan_id, max_wave_servers)
     rules = (rules or PlanRules(max_wave_servers=max_wave_servers)).model_copy(
@@ -69,7 +84,7 @@ def build_plan(inputs: PlannerInputs, *, plan_id: str, max_wave_servers: int, cr
     graph = dependency_graph(inputs)
     shared = shared_services(inputs, graph)
     groups = group_servers(inputs, graph, shared)
-    problem, assignment, moves = schedule(groups, inputs, rules)
+    problem, assignment, moves = schedule(groups, inputs, rules, base)
     ctx = Context.make(inputs, groups, problem, assignment, moves=moves, shared=shared)
     wave_of = {server: ctx.wave_of_server(server) for server in ctx.server_app}
     cross = sum(e.weight for e in inputs.edges if wave_of[e.source] != wave_of[e.target])

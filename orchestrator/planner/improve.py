@@ -285,7 +285,7 @@ def cut_weight(problem: Problem, assignment: Assignment) -> float:
                if a < b and wave_of[a] != wave_of[b])
 
 
-def improve(problem: Problem, assignment: Assignment) -> tuple[float, dict[str, list[str]]]:
+def improve(problem: Problem, assignment: Assignment, *, kicks: bool = True) -> tuple[float, dict[str, list[str]]]:
     """Improve ``assignment`` in place: descent, then iterated kicks (random moves from a fixed seed, kept only
     when the descent after them ends lower). Returns the weight between waves and, per unit, its move."""
     start = dict(assignment.wave_of)
@@ -295,7 +295,7 @@ def improve(problem: Problem, assignment: Assignment) -> tuple[float, dict[str, 
     best, state = cut_weight(problem, assignment), _snapshot(assignment)
     rng = random.Random(KICK_SEED)
     movable = sorted(n for n, u in problem.units.items() if u.pin is None and not u.oversized)
-    for _ in range(min(MAX_KICKS, KICK_WORK // max(1, len(problem.units))) if movable else 0):
+    for _ in range(min(MAX_KICKS, KICK_WORK // max(1, len(problem.units))) if movable and kicks else 0):
         search.kick(rng, movable)
         search.descend()
         cut = cut_weight(problem, assignment)

@@ -38,6 +38,14 @@ class WaveBox:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class Preference:
+    """Waves of a base plan (unit -> wave, counted from the first regular or the first shared wave)."""
+
+    plan_id: str
+    waves: dict[str, int]
+
+
 @dataclass
 class Assignment:
     waves: list[WaveBox]
@@ -46,8 +54,10 @@ class Assignment:
 
 
 class _Builder:
-    def __init__(self, problem: Problem, guide: dict[str, int] | None) -> None:
+    def __init__(self, problem: Problem, guide: dict[str, int] | None, prefer: Preference | None = None) -> None:
         self.p = problem
+        self.prefer = prefer
+        self.first = 1  # index of the first wave of the current run (regular, then shared)
         units = problem.units.values()
         self.guide = guide or {}
         self.rank = {u.name: i for i, u in enumerate(sorted(
@@ -107,8 +117,28 @@ class _Builder:
             self.place(unit, box, f"{why}, so it must move in wave {box.index}")
             del unplaced[name]
 
+    def later(self, name: str, box: WaveBox) -> bool:
+        """With a base plan: the unit was in a later wave there, so it waits for that wave."""
+        return self.prefer is not None and self.prefer.waves.get(name, 0) > box.index - self.first + 1
+
+    def preferred(self, box: WaveBox, unplaced: dict[str, None]) -> None:
+        """With a base plan: first the units that were in this wave there, if still allowed."""
+        if self.prefer is None:
+            return
+        wave, placed = box.index - self.first + 1, True
+        while placed:  # again after each round: a placed provider lets its consumers in
+            placed = False
+            for name in [u for u in unplaced if self.prefer.waves.get(u) == wave]:
+                if self.refusal(self.p.units[name], box) is None:
+                    self.place(self.p.units[name], box, f"it was in wave {box.index} of the base plan "
+                                                        f"{self.prefer.plan_id} and still may be")
+                    del unplaced[name]
+                    placed = True
+
     def seed(self, box: WaveBox, unplaced: dict[str, None]) -> None:
         for name in unplaced:
+            if self.later(name, box):
+                continue
             unit = self.p.units[name]
             if unit.oversized and self.refusal(unit, box, capacity=False) is None:
                 self.place(unit, box, self.oversized_why(unit))
@@ -145,7 +175,7 @@ class _Builder:
                 affinity[other] += w
         groups = {self.guide[m] for m in box.members if m in self.guide}
         while True:
-            linked = [u for u, w in affinity.items() if w > 0 and u in unplaced
+            linked = [u for u, w in affinity.items() if w > 0 and u in unplaced and not self.later(u, box)
                       and self.refusal(self.p.units[u], box) is None]
             pick = max(linked, key=lambda u: (self.guide.get(u, -1) in groups, affinity[u], -self.rank[u]),
                        default=None)
@@ -153,7 +183,8 @@ class _Builder:
                 why = (f"it has the most dependency weight ({affinity[pick]:g}) to units already in wave "
                        f"{box.index}: {self.partners(pick, box.members)}")
             else:
-                pick = next((u for u in unplaced if self.refusal(self.p.units[u], box) is None), None)
+                pick = next((u for u in unplaced if not self.later(u, box)
+                             and self.refusal(self.p.units[u], box) is None), None)
                 if pick is None:
                     return
                 why = "no unplaced unit linked to the wave was allowed in it; it is the largest one that was"
@@ -170,13 +201,19 @@ class _Builder:
 
     def run(self, names: list[str], shared: bool) -> None:
         unplaced = dict.fromkeys(sorted(names, key=self.rank.__getitem__))
+        self.first = len(self.waves) + 1
         while unplaced:
             index = len(self.waves) + 1
             pilot = self.p.pilot and index == 1 and not shared
             box = WaveBox(index, self.p.cap(index) if not shared else self.p.rules.max_wave_servers, pilot, shared)
             self.must(box, unplaced)
+            self.preferred(box, unplaced)
             if not box.members:
                 self.seed(box, unplaced)
+            if not box.members and self.prefer is not None:
+                prefer, self.prefer = self.prefer, None  # every unit waits for a later wave: take the next one
+                self.seed(box, unplaced)
+                self.prefer = prefer
             if not box.members and pilot:
                 self.p.pilot = False  # no pilot-eligible unit fits the pilot: plan without one
                 continue
@@ -200,13 +237,16 @@ def _constraint_of(refusal: str) -> tuple[str, ...]:
     return ()
 
 
-def construct(problem: Problem, guide: dict[str, int] | None = None) -> Assignment:
+def construct(problem: Problem, guide: dict[str, int] | None = None, prefer: Preference | None = None
+              ) -> Assignment:
     """Regular units into waves 1..n under every constraint, then shared services into the waves after.
 
     ``guide`` (unit -> cluster number, see cluster.py) changes only the order of preference: units of the
     lowest-numbered cluster open waves first, and a wave prefers units of the clusters it already holds.
+    ``prefer`` (a base plan's waves) keeps units where they were when the constraints still allow it: a wave
+    first takes the units that were in it, and no unit joins a wave before the one it was in.
     """
-    builder = _Builder(problem, guide)
+    builder = _Builder(problem, guide, prefer)
     builder.run([u.name for u in problem.units.values() if not u.shared], shared=False)
     builder.run([u.name for u in problem.units.values() if u.shared], shared=True)
     return Assignment(builder.waves, builder.wave_of, builder.why)

@@ -1,7 +1,8 @@
 """Planner stability: how many servers change wave when one dependency edge is added, or when one application
-is moved (pinned to another wave). Prints figures; asserts nothing.
+is moved (pinned to another wave), planning afresh and planning from the previous plan (`plan create --base`).
+Prints figures; asserts nothing.
 
-Run: python tests/bench/bench_planner_stability.py   (about a minute: every trial plans 2,700 servers)
+Run: python tests/bench/bench_planner_stability.py   (a few minutes: every trial plans 2,700 servers)
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from orchestrator.planner.constraints import rules_from_config
 from orchestrator.planner.diff import diff_plans
 from orchestrator.planner.generate import EstateShape, generate_estate
 
-TRIALS = 8
+TRIALS = 4
 
 
-def _plan(estate: PlannerInputs, pins: dict[str, int] | None = None) -> Plan:
+def _plan(estate: PlannerInputs, pins: dict[str, int] | None = None, base: Plan | None = None) -> Plan:
     rules = rules_from_config({"pins": pins or {}})
-    return build_plan(estate, plan_id="s", max_wave_servers=rules.max_wave_servers, created_at="t", rules=rules)
+    return build_plan(estate, plan_id="s", max_wave_servers=rules.max_wave_servers, created_at="t", rules=rules,
+                      base=base)
 
 
 def _report(label: str, changed: list[int], total: int) -> None:
@@ -37,23 +39,27 @@ def main() -> None:
     servers_of = {app: [s.name for s in estate.servers if s.application == app] for app in regular}
     rng = random.Random(7)
     print(f"estate: {total} servers, {len(estate.edges)} edges, {len(base.waves)} waves")
-    added = []
+    added: dict[str, list[int]] = {"fresh": [], "with --base": []}
     for _ in range(TRIALS):
         a, b = rng.sample(regular, 2)
         edge = EdgeInput(source=rng.choice(servers_of[a]), target=rng.choice(servers_of[b]), port=8080,
                          weight=10.0, kind="declared")
-        changed = diff_plans(base, _plan(make_inputs(estate.servers, (*estate.edges, edge))))
-        added.append(len(changed.moved))
-    _report("one added edge (weight 10)", added, total)
-    moved = []
+        changed = make_inputs(estate.servers, (*estate.edges, edge))
+        added["fresh"].append(len(diff_plans(base, _plan(changed)).moved))
+        added["with --base"].append(len(diff_plans(base, _plan(changed, base=base)).moved))
+    for mode, counts in added.items():
+        _report(f"one added edge (weight 10), {mode}", counts, total)
+    moved: dict[str, list[int]] = {"fresh": [], "with --base": []}
     waves = sorted({a.wave for a in base.applications if a.name in servers_of})
     for _ in range(TRIALS):
         app = rng.choice(regular)
         here = next(a.wave for a in base.applications if a.name == app)
         target = rng.choice([w for w in waves if w != here and w > 1])
-        changed = diff_plans(base, _plan(estate, {app: target}))
-        moved.append(sum(1 for m in changed.moved if m.application != app))
-    _report("one application pinned to another wave (its own servers not counted)", moved, total)
+        for mode, warm in (("fresh", None), ("with --base", base)):
+            changed = diff_plans(base, _plan(estate, {app: target}, base=warm))
+            moved[mode].append(sum(1 for m in changed.moved if m.application != app))
+    for mode, counts in moved.items():
+        _report(f"one application pinned to another wave (its own servers not counted), {mode}", counts, total)
 
 
 if __name__ == "__main__":

@@ -168,3 +168,20 @@ def test_plan_diff_shows_moved_servers_and_changed_waves(ws: Workspace) -> None:
     assert {w["index"] for w in data["waves"]} == {w for pair in moved.values() for w in pair}
     human = runner.invoke(app, ["-w", str(ws.root), "plan", "diff", "d1", "d2"])
     assert human.exit_code == 0 and "legacy-etl01" in human.stdout and "moved server(s)" in human.stdout
+
+
+def test_plan_create_from_a_base_plan_keeps_waves(ws: Workspace) -> None:
+    runner = CliRunner()
+    first = create_plan(ws, plan_id="b1", max_wave_servers=5, now=NOW).plan
+    same = create_plan(ws, plan_id="b2", max_wave_servers=5, now=NOW, base_id="b1").plan
+    assert [w.servers for w in same.waves] == [w.servers for w in first.waves]
+    assert "base plan b1" in same.server("billing-app01").reasons[1]
+    ws.config_path.write_text(ws.config_path.read_text() + '\n[plan.pins]\n"app-legacy-etl01" = 2\n')
+    result = runner.invoke(app, ["-w", str(ws.root), "plan", "create", "--id", "b3", "--max-wave-servers", "5",
+                                 "--base", "b1"])
+    assert result.exit_code == 0, result.output
+    moved = json.loads(runner.invoke(app, ["-w", str(ws.root), "plan", "diff", "b1", "b3", "--json"]).stdout)["moved"]
+    assert {m["application"] for m in moved} <= {"app-legacy-etl01", "portal"}
+    assert {m["name"]: m["to_wave"] for m in moved}["legacy-etl01"] == 2
+    missing = runner.invoke(app, ["-w", str(ws.root), "plan", "create", "--id", "b4", "--base", "nope"])
+    assert missing.exit_code == 1 and isinstance(missing.exception, PlanError)
