@@ -76,11 +76,14 @@ def render_plan_markdown(plan: Plan) -> str:
                            for x in plan.external])
     else:
         lines.append("none")
-    lines += _costs(plan)
-    lines += ["", "## Servers", ""]
-    lines += md_table(["server", "address", "application", "wave", "strategy", "why"],
-                      [(s.name, s.address or "", s.application, s.wave, s.strategy, s.reason) for s in plan.servers])
+    lines += _costs(plan) + _servers(plan)
     return "\n".join(lines) + "\n"
+
+
+def _servers(plan: Plan) -> list[str]:
+    return ["", "## Servers", "", *md_table(
+        ["server", "address", "application", "wave", "strategy", "why"],
+        [(s.name, s.address or "", s.application, s.wave, s.strategy, s.reason) for s in plan.servers])]
 
 
 def _costs(plan: Plan) -> list[str]:
