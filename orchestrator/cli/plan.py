@@ -34,6 +34,8 @@ def create(
               f"application(s), {len(plan.waves)} wave(s), cross-wave weight {plan.cross_wave_weight:g}")
     if plan.oversized:
         out.print(f"[yellow]oversized (own wave):[/] {escape(', '.join(plan.oversized))}")
+    if plan.monthly_cost is not None:
+        out.print(f"as-is cost: {plan.monthly_cost:,.0f} {escape(plan.currency or '')}/month")
     out.print(f"wrote {escape(str(created.yaml_path))} and {escape(str(created.markdown_path))}")
 
 
@@ -44,12 +46,12 @@ def _render(plan: Plan) -> None:
     servers = {s.name: s for s in plan.servers}
     for wave in plan.waves:
         table = Table(title=f"wave {wave.index}: {len(wave.servers)} server(s)", title_justify="left")
-        for column in ("server", "address", "application", "role"):
+        for column in ("server", "address", "application", "role", "strategy"):
             table.add_column(column)
         for name in wave.servers:
             server = servers[name]
             table.add_row(escape(name), escape(server.address or ""), escape(server.application),
-                          escape(server.role or ""))
+                          escape(server.role or ""), escape(server.strategy))
         out.print(table)
         out.print(f"  why: {escape(wave.reason)}")
         for app in wave.applications:
