@@ -39,18 +39,21 @@ TRANSIENT = frozenset({FailureCategory.REFUSED, FailureCategory.TIMEOUT, Failure
 
 def connect_with_retry(connector: Connector, target: SshTarget, options: SshOptions,
                        known: KnownHostsFile) -> Transport:
-    """Retry a quick transient failure (refused, dropped by MaxStartups, reset) with exponential back-off
-    and jitter, at most ``options.retries`` times. A failure that used up the timeout is not retried:
-    the host's deadline would be spent several times over."""
-    attempt = 0
+    """Retry transient failures (refused, dropped by MaxStartups, reset, timed out) with exponential back-off
+    and jitter, at most ``options.retries`` times; a failure that used up the timeout is retried once only,
+    so a dead host costs at most two timeouts. Authentication and host key failures are never retried."""
+    attempt, slow_retried = 0, False
     while True:
         started = time.monotonic()
         try:
             return connector(target, options, known)
         except DiscoveryError as exc:
-            quick = time.monotonic() - started < options.timeout * 0.8
-            if attempt >= options.retries or exc.category not in TRANSIENT or not quick:
+            if attempt >= options.retries or exc.category not in TRANSIENT:
                 raise
+            if time.monotonic() - started >= options.timeout * 0.8:
+                if slow_retried:
+                    raise
+                slow_retried = True
         time.sleep(options.backoff * 2**attempt * random.uniform(0.5, 1.5))
         attempt += 1
 

@@ -88,8 +88,7 @@ def parse_sysv(chkconfig: list[str], status: list[str], initd: list[str]) -> tup
     active = parse_status_all(status)
     names = set(enabled) | set(active) | {n for n in initd if n not in _INITD_SKIP and not n.startswith(".")}
     services = tuple(Service(name=name, manager="sysv", active=active.get(name), enabled=enabled.get(name),
-                             state={True: "running", False: "stopped"}.get(active.get(name), ""))  # type: ignore[arg-type]
-                     for name in sorted(names))
+                             state=_run_state(active.get(name))) for name in sorted(names))
     if not active:
         return Partial(services, "service --status-all gave no run states: whether services run is unknown")
     return services
@@ -109,3 +108,7 @@ def parse_status_all(lines: list[str]) -> dict[str, bool | None]:
 def _on_in_3_or_5(line: str) -> bool:
     fields = line.split()
     return "3:on" in fields or "5:on" in fields
+
+
+def _run_state(active: bool | None) -> str:
+    return "" if active is None else "running" if active else "stopped"

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,7 @@ def _child(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, f
     """Run argv; wall seconds, CPU seconds (user+sys, waited-for descendants included), peak RSS MiB, stdout."""
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL, env=env)
+        proc = subprocess.Popen(argv, stdout=out, stderr=None if "--phase" in argv else subprocess.DEVNULL, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - started
@@ -50,6 +51,9 @@ def floor_phase(inventory: str, forks: int) -> None:
     from orchestrator.inventory import load_inventory
 
     hosts = load_inventory(Path(inventory))
+    known = paramiko.HostKeys()
+    for path in {str(h.known_hosts_file) for h in hosts}:
+        known.load(path)  # parsed once, as pindah does
 
     def one(host: object) -> bool:
         for attempt in range(3):  # the same bounded retry pindah uses: a fair floor
@@ -61,7 +65,9 @@ def floor_phase(inventory: str, forks: int) -> None:
 
     def attempt_once(host: object) -> tuple[bool, bool]:
         client = paramiko.SSHClient()
-        client.load_host_keys(str(host.known_hosts_file))  # type: ignore[attr-defined]
+        entry = host.address if host.port == 22 else f"[{host.address}]:{host.port}"  # type: ignore[attr-defined]
+        for key_type, key in (known.lookup(entry) or {}).items():
+            client.get_host_keys().add(entry, key_type, key)
         client.set_missing_host_key_policy(paramiko.RejectPolicy())
         try:
             client.connect(host.address, port=host.port, username=host.user,  # type: ignore[attr-defined]
@@ -90,6 +96,9 @@ def pindah_phase(workspace: str, inventory: str, forks: int) -> None:
     logging.getLogger("paramiko").setLevel(logging.CRITICAL)
     result = discover(Workspace(Path(workspace)), Path(inventory), forks=forks, timeout=20)
     print(f"OK {len(result.facts) - len(result.failed)} FAILED {len(result.failed)}")
+    categories = Counter(f.errors[0].category for f in result.failed)
+    if categories:
+        print(f"pindah failures by category: {dict(categories)}", file=sys.stderr)
 
 
 def warm_up(inventory: str, forks: int) -> tuple[int, float]:
