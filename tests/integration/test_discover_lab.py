@@ -206,3 +206,19 @@ def test_samples_give_dependency_edges_over_time(discovered: Discovered, lab: An
     assert set(edges) == expected
     document = export_document(list(by_name.values()))
     assert len(document["dependencies"]) == len(expected)
+
+
+def test_cli_samples_json_and_diff(discovered: Discovered, lab: Any) -> None:
+    runner = CliRunner()
+    ws, inventory = str(lab.workspace.root), lab.manifest.paths.inventory
+    first = _hosts(lab)[0]
+    sampled = runner.invoke(app, ["-w", ws, "discover", "-i", inventory, "--limit", first, "--samples", "2",
+                                  "--interval", "1", "--json"])
+    assert sampled.exit_code == 0, sampled.output
+    data = json.loads(sampled.stdout)
+    assert data["hosts"][0]["samples"] == 2 and data["hosts"][0]["utilisation"]["peak"] is not None
+    assert "dependencies" in data and "external_endpoints" in data
+    changes = runner.invoke(app, ["-w", ws, "inventory", "diff", "--json"])
+    assert changes.exit_code == 0, changes.output
+    diff = json.loads(changes.stdout)
+    assert diff["snapshot_b"] == data["snapshot_id"] and diff["appeared"] == []
