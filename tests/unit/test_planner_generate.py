@@ -39,3 +39,23 @@ def test_plan_of_a_generated_estate_keeps_every_constraint() -> None:
             assert wave_of[e.target] <= wave_of[e.source]
     again = build_plan(estate, plan_id="g", max_wave_servers=20, created_at="t", rules=rules)
     assert again == plan
+
+
+def test_plan_is_byte_identical_across_hash_seeds() -> None:
+    """Set and dict orders must not leak into the plan: two interpreters with different hash seeds agree."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("import hashlib\n"
+              "from orchestrator.plan import dump_plan\n"
+              "from orchestrator.planner import build_plan\n"
+              "from orchestrator.planner.constraints import rules_from_config\n"
+              "from orchestrator.planner.generate import EstateShape, generate_estate\n"
+              "estate = generate_estate(EstateShape(servers=200, seed=5))\n"
+              "rules = rules_from_config({'ramp': [8], 'separate_environments': True})\n"
+              "plan = build_plan(estate, plan_id='h', max_wave_servers=25, created_at='t', rules=rules)\n"
+              "print(hashlib.sha256(dump_plan(plan).encode()).hexdigest())\n")
+    digests = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
+    assert len(digests) == 1
