@@ -26,6 +26,15 @@ name = "{name}"
 [plan]
 # most servers in one wave (an application larger than this gets a wave of its own)
 max_wave_servers = 25
+# max_wave_storage_gb = 5000     # most disk (GB) in one wave; 0: no limit
+# pilot_servers = 5              # wave 1: a pilot of at most this many non-production servers; 0: none
+# pilot_criticality = ["low"]    # criticalities allowed in the pilot wave
+# ramp = [10, 15]                # server limits of the waves after the pilot
+# separate_environments = false  # true: a wave holds only prod or only nonprod servers
+# hard_ports = [5432, 3306]      # dependencies on these ports are hard: providers move first or together
+# anti_affinity = [["billing", "payroll"]]
+# [plan.pins]                    # server or application -> wave
+# billing = 3
 
 # [cloud]
 # The national cloud's EC2- and S3-compatible endpoints. Credentials come from the usual

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -79,3 +81,17 @@ def test_cli_init_and_error_outside_workspace(tmp_path: Path, monkeypatch: pytes
     result = runner.invoke(app, ["init", str(tmp_path / "cli-ws")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "cli-ws" / "pindah.toml").is_file()
+
+
+def test_the_config_template_parses_and_its_commented_plan_keys_are_real(tmp_path: Path) -> None:
+    from orchestrator.planner.constraints import rules_from_config
+
+    ws = init_workspace(tmp_path)
+    assert rules_from_config(ws.config()["plan"]).max_wave_servers == 25
+    text = ws.config_path.read_text(encoding="utf-8")
+    plan_part = text[text.index("[plan]"):text.index("# [cloud]")]
+    setting = re.compile(r"^# (\w+ *=|\[)")
+    uncommented = "\n".join(line[2:] if setting.match(line) else line for line in plan_part.splitlines())
+    rules = rules_from_config(tomllib.loads(uncommented)["plan"])
+    assert rules.pilot_servers == 5 and rules.anti_affinity == (("billing", "payroll"),)
+    assert dict(rules.pins) == {"billing": 3}
