@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from discovery.facts import HostFacts
+from orchestrator.importers import ImportedServer
 
 SHARED_ROLE = "shared-service"
 
@@ -23,19 +24,9 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class ServerInput(Frozen):
-    name: str
-    address: str | None = None
-    application: str | None = None
-    environment: str | None = None
-    criticality: str | None = None
-    role: str | None = None
-    site: str | None = None
-    agency: str | None = None
-    os: str | None = None
-    cpu_count: int | None = None
-    memory_mb: int | None = None
-    disk_gb: float | None = None
+class ServerInput(ImportedServer):
+    """A declared server's fields (see the CSV import) plus where the planner learnt of it."""
+
     discovered: bool = False
     imported: bool = False
     reachable: bool | None = None
