@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import shlex
-from pathlib import Path
 
 import pytest
+from shared_fixtures import SHARED_FIXTURES
 
 from orchestrator.lab.distros import CLOUD_IMAGE_DISTRO, DISTROS
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+FIXTURES = SHARED_FIXTURES
 
 
 def parse_os_release(text: str) -> dict[str, str]:

@@ -14,13 +14,14 @@ from typing import Any
 
 import pytest
 import yaml
+from shared_fixtures import SHARED_FIXTURES
 
 from orchestrator.plan import Plan, PlanRules, dump_plan
 from orchestrator.planner import EdgeInput, PlannerInputs, ServerInput, build_plan, make_inputs
 from orchestrator.planner.constraints import InfeasiblePlan, rules_from_config
 
 CASES = Path(__file__).parent / "cases" / "planner"
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "dependency-graphs"
+FIXTURES = SHARED_FIXTURES / "dependency-graphs"
 
 
 def _fixture_graph(name: str) -> tuple[list[str], list[tuple[str, str, int, float]]]:

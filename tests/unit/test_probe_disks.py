@@ -6,11 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from shared_fixtures import SHARED_FIXTURES
 
 from discovery.facts import Disk
 from discovery.probes import disks
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+FIXTURES = SHARED_FIXTURES
 LSBLK = [FIXTURES / "jc" / d / "lsblk.out" for d in ("centos-7.7", "ubuntu-18.04")]
 
 

@@ -6,13 +6,14 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from shared_fixtures import SHARED_FIXTURES
 
 from discovery import eol, middleware
 from discovery.facts import OsInfo, Package
 from discovery.probes import osrelease, processes, virt
 from discovery.probes.partial import Partial
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+FIXTURES = SHARED_FIXTURES
 CHEF = sorted(p for p in (FIXTURES / "os-release-chef").glob("*") if p.name != "LICENSE") \
     if (FIXTURES / "os-release-chef").is_dir() else []
 

@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from shared_fixtures import jc_fixture
 
 from discovery.errors import ParseError
 from discovery.probes import cron, mounts
 from discovery.probes.partial import Partial
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "jc"
-
-
-def _fixture(relative: str) -> Path:
-    path = FIXTURES / relative
-    if not path.exists():
-        pytest.skip("jc fixtures absent")
-    return path
-
 
 def test_df_capture_matches_jc() -> None:
-    path = _fixture("centos-7.7/df.out")
+    path = jc_fixture("centos-7.7/df.out")
     oracle = json.loads(path.with_suffix(".json").read_text())
     found = mounts.parse(path.read_text())
     assert [(m.device, m.mountpoint, m.size_mb, m.used_mb, m.available_mb, m.use_percent) for m in found] == [
@@ -45,7 +36,7 @@ def test_df_without_header_fails() -> None:
 
 
 def test_crontab_capture_matches_jc() -> None:
-    path = _fixture("centos-7.7/crontab.out")
+    path = jc_fixture("centos-7.7/crontab.out")
     oracle = json.loads(path.with_suffix(".json").read_text())["schedule"]
     found = cron.parse_crontab(path.read_text(), user="maverick")
     expected = sorted(" ".join(r["command"].split()) for r in oracle)

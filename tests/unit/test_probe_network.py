@@ -4,25 +4,16 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from pathlib import Path
 
 import pytest
+from shared_fixtures import jc_fixture
 
 from discovery.errors import ParseError
 from discovery.probes import network
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "jc"
-
-
-def _fixture(relative: str) -> Path:
-    path = FIXTURES / relative
-    if not path.exists():
-        pytest.skip("jc fixtures absent")
-    return path
-
 
 def test_ifconfig_capture_matches_jc() -> None:
-    path = _fixture("centos-7.7/ifconfig.out")
+    path = jc_fixture("centos-7.7/ifconfig.out")
     oracle = json.loads(path.with_suffix(".json").read_text())
     found = {i.name: i for i in network.parse_ifconfig(path.read_text())}
     assert set(found) == {row["name"] for row in oracle}
@@ -37,14 +28,14 @@ def test_ifconfig_capture_matches_jc() -> None:
 
 
 def test_ip_route_capture_matches_jc() -> None:
-    path = _fixture("centos-7.7/ip_route.out")
+    path = jc_fixture("centos-7.7/ip_route.out")
     oracle = json.loads(path.with_suffix(".json").read_text())
     expected = next(row["via"] for row in oracle if row["ip"] == "default")
     assert network.parse_ip_route(path.read_text().splitlines()) == expected
 
 
 def test_proc_net_route_capture_matches_jc() -> None:
-    path = _fixture("linux-proc/net_route")
+    path = jc_fixture("linux-proc/net_route")
     oracle = json.loads(path.with_name("net_route.json").read_text())
     row = next(r for r in oracle if r["Destination"] == "00000000")
     expected = str(ipaddress.IPv4Address(bytes.fromhex(row["Gateway"])[::-1]))

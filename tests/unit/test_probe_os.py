@@ -6,11 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from shared_fixtures import SHARED_FIXTURES
 
 from discovery.errors import ParseError
 from discovery.probes import osrelease
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+FIXTURES = SHARED_FIXTURES
 SKIP = ("COPYING", "LICENSE", "LICENSE.md")
 
 

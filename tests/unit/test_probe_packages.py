@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from shared_fixtures import jc_fixture
 
 from discovery.errors import ParseError
 from discovery.probes import packages
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "jc"
-
-
-def _fixture(relative: str) -> Path:
-    path = FIXTURES / relative
-    if not path.exists():
-        pytest.skip("jc fixtures absent")
-    return path
-
 
 def test_dpkg_l_capture_matches_jc() -> None:
-    path = _fixture("ubuntu-18.04/dpkg-l.out")
+    path = jc_fixture("ubuntu-18.04/dpkg-l.out")
     oracle = [row for row in json.loads(path.with_suffix(".json").read_text()) if row["codes"] == "ii"]
     found = {p.name: p for p in packages.parse_dpkg_l(path.read_text())}
     assert len(found) == len(oracle)
@@ -31,7 +22,7 @@ def test_dpkg_l_capture_matches_jc() -> None:
 
 
 def test_rpm_qi_capture_matches_jc() -> None:
-    path = _fixture("centos-7.7/rpm-qi-package.out")
+    path = jc_fixture("centos-7.7/rpm-qi-package.out")
     oracle = json.loads(path.with_suffix(".json").read_text())
     found = packages.parse_rpm_qi(path.read_text())
     assert [(p.name, p.version, p.arch) for p in found] == [

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
+from shared_fixtures import SHARED_FIXTURES
 
 from discovery.errors import ParseError
 from discovery.probes import samples
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "jc" / "linux-proc"
+FIXTURES = SHARED_FIXTURES / "jc" / "linux-proc"
 
 
 def _sample(i: int, at: int, ss: str, cpu: str, mem_avail: int, disk: tuple[int, int], net: tuple[int, int]) -> str:

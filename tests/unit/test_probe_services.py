@@ -6,11 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from shared_fixtures import SHARED_FIXTURES
 
 from discovery.probes import services
 from discovery.probes.partial import Partial
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "jc"
+FIXTURES = SHARED_FIXTURES / "jc"
 LUF = [FIXTURES / d / "systemctl-luf.out" for d in ("centos-7.7", "ubuntu-18.04")]
 
 

@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from shared_fixtures import SHARED_FIXTURES
 
 from discovery.probes import sockets
 from discovery.probes.sockets import RawSocket
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+FIXTURES = SHARED_FIXTURES
 JC = FIXTURES / "jc"
 NETSTAT = sorted(JC.glob("*/netstat*.out")) if JC.is_dir() else []
 SS = sorted(JC.glob("*/ss*.out")) if JC.is_dir() else []

@@ -7,11 +7,12 @@ import re
 from pathlib import Path
 
 import pytest
+from shared_fixtures import SHARED_FIXTURES
 
 from discovery.errors import ParseError
 from discovery.probes import system
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+FIXTURES = SHARED_FIXTURES
 CPUINFO = sorted(p for p in (FIXTURES / "ansible-cpuinfo").glob("*") if p.name != "COPYING") \
     if (FIXTURES / "ansible-cpuinfo").is_dir() else []
 
