@@ -5,17 +5,16 @@ per-sshd handshake limit against a daemon whose MaxStartups drops the excess."""
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sshd_daemon import Daemon, free_port, start_sshd
 
 from discovery.collect import probe_host
 from discovery.transport import (
@@ -34,63 +33,11 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _keygen(path: Path) -> None:
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
-
-
-@dataclass
-class Daemon:
-    port: int
-    folder: Path
-    known_hosts: Path
-    proc: subprocess.Popen[bytes]
-
-    @property
-    def good_key(self) -> Path:
-        return self.folder / "client_key"
-
-    @property
-    def bad_key(self) -> Path:
-        return self.folder / "other_key"
-
-
-def _start(folder: Path, max_startups: str = "100:30:200") -> Daemon:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in ("host_key", "client_key", "other_key"):
-        _keygen(folder / name)
-    shutil.copy(folder / "client_key.pub", folder / "authorized_keys")
-    port = _free_port()
-    (folder / "sshd_config").write_text(
-        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {folder / 'host_key'}\nPidFile {folder / 'pid'}\n"
-        f"AuthorizedKeysFile {folder / 'authorized_keys'}\nStrictModes no\nPasswordAuthentication no\n"
-        "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nUsePAM no\nAllowTcpForwarding yes\n"
-        f"MaxStartups {max_startups}\nLogLevel ERROR\n")
-    Path("/run/sshd").mkdir(exist_ok=True)
-    proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(folder / "sshd_config")])
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.05)
-    key_type, key_b64 = (folder / "host_key.pub").read_text().split()[:2]
-    known = folder / "known_hosts"
-    known.write_text(f"[127.0.0.1]:{port} {key_type} {key_b64}\n")
-    return Daemon(port, folder, known, proc)
-
-
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    started = _start(tmp_path_factory.mktemp("reach"))
+    started = start_sshd(tmp_path_factory.mktemp("reach"))
     yield started
-    started.proc.terminate()
-    started.proc.wait(timeout=10)
+    started.stop()
 
 
 def _options(**kw: object) -> SshOptions:
@@ -156,7 +103,7 @@ def test_through_a_bastion_both_host_keys_verified(daemon: Daemon, tmp_path: Pat
 
 
 def test_bastion_that_cannot_reach_the_target_is_refused(daemon: Daemon) -> None:
-    target = SshTarget("inner", "127.0.0.1", _free_port(), user="root", key_file=daemon.good_key,
+    target = SshTarget("inner", "127.0.0.1", free_port(), user="root", key_file=daemon.good_key,
                        jump=Jump(address="127.0.0.1", port=daemon.port, user="root"))
     facts = probe_host(target, _options(retries=0), KnownHostsFile(daemon.known_hosts))
     assert facts.errors[0].category == "refused" and "bastion" in facts.errors[0].message
@@ -193,7 +140,7 @@ def _forward_later(listen_port: int, to_port: int, delay: float, stop: threading
 
 
 def test_refused_then_listening_succeeds_thanks_to_retry(daemon: Daemon, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     stop = threading.Event()
     relay = threading.Thread(target=_forward_later, args=(port, daemon.port, 0.3, stop), daemon=True)
     relay.start()
@@ -208,7 +155,7 @@ def test_refused_then_listening_succeeds_thanks_to_retry(daemon: Daemon, tmp_pat
 
 
 def test_handshake_limit_keeps_maxstartups_from_dropping(tmp_path: Path) -> None:
-    strict = _start(tmp_path / "strict", max_startups="3:100:3")  # beyond 3 pending handshakes: dropped
+    strict = start_sshd(tmp_path / "strict", max_startups="3:100:3")  # beyond 3 pending handshakes: dropped
     try:
         target = SshTarget("h", "127.0.0.1", strict.port, user="root", key_file=strict.good_key)
         known = KnownHostsFile(strict.known_hosts)

@@ -14,10 +14,10 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sshd_daemon import Daemon, free_port, start_sshd
 from typer.testing import CliRunner
 
 from discovery.collect import probe_host
@@ -34,64 +34,18 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _keygen(path: Path) -> None:
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
-
-
-@dataclass
-class Sshd:
-    port: int
-    client_key: Path
-    other_key: Path
-    host_pub: Path
-    known_hosts: Path
-    folder: Path
-
-    def target(self, name: str = "h1", key: Path | None = None, port: int | None = None) -> SshTarget:
-        return SshTarget(name=name, address="127.0.0.1", port=port or self.port, user="root",
-                         key_file=key or self.client_key)
-
-
 @pytest.fixture(scope="module")
-def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
-    folder = tmp_path_factory.mktemp("sshd")
-    for name in ("host_key", "client_key", "other_key"):
-        _keygen(folder / name)
-    shutil.copy(folder / "client_key.pub", folder / "authorized_keys")
-    port = _free_port()
-    config = folder / "sshd_config"
-    config.write_text(
-        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {folder / 'host_key'}\nPidFile {folder / 'pid'}\n"
-        f"AuthorizedKeysFile {folder / 'authorized_keys'}\nStrictModes no\nPasswordAuthentication no\n"
-        "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nUsePAM no\n"
-        "MaxStartups 100:30:200\nLogLevel ERROR\n")
-    Path("/run/sshd").mkdir(exist_ok=True)
-    proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(config)])
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.05)
-    key_type, key_b64 = (folder / "host_key.pub").read_text().split()[:2]
-    known = folder / "known_hosts"
-    known.write_text(f"[127.0.0.1]:{port} {key_type} {key_b64}\n")
-    yield Sshd(port, folder / "client_key", folder / "other_key", folder / "host_key.pub", known, folder)
-    proc.terminate()
-    proc.wait(timeout=10)
+def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    daemon = start_sshd(tmp_path_factory.mktemp("sshd"))
+    yield daemon
+    daemon.stop()
 
 
 def _options(accept_new: bool = False, timeout: float = 5.0) -> SshOptions:
     return SshOptions(accept_new_host_keys=accept_new, timeout=timeout, deadline=max(4 * timeout, 8))
 
 
-def test_probe_local_sshd_collects_facts(sshd: Sshd) -> None:
+def test_probe_local_sshd_collects_facts(sshd: Daemon) -> None:
     known = KnownHostsFile(sshd.known_hosts)
     other = ParamikoTransport.connect(sshd.target(), _options(), known)  # a second, unrelated session
     try:
@@ -110,7 +64,7 @@ def test_probe_local_sshd_collects_facts(sshd: Sshd) -> None:
     assert facts.completeness["os"] == "complete"
 
 
-def test_transport_runs_commands_with_exit_status(sshd: Sshd) -> None:
+def test_transport_runs_commands_with_exit_status(sshd: Daemon) -> None:
     transport = ParamikoTransport.connect(sshd.target(), _options(), KnownHostsFile(sshd.known_hosts))
     try:
         result = transport.run("echo out; echo err >&2; exit 7")
@@ -119,14 +73,14 @@ def test_transport_runs_commands_with_exit_status(sshd: Sshd) -> None:
     assert (result.exit_status, result.stdout, result.stderr) == (7, "out\n", "err\n")
 
 
-def test_refused(sshd: Sshd) -> None:
-    facts = probe_host(sshd.target(port=_free_port()), _options(), KnownHostsFile(sshd.known_hosts))
+def test_refused(sshd: Daemon) -> None:
+    facts = probe_host(sshd.target(port=free_port()), _options(), KnownHostsFile(sshd.known_hosts))
     assert not facts.reachable
     assert facts.errors[0].category == "refused"
     assert facts.errors[0].hint
 
 
-def test_silent_listener_times_out_within_deadline(sshd: Sshd) -> None:
+def test_silent_listener_times_out_within_deadline(sshd: Daemon) -> None:
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(5)
@@ -145,12 +99,12 @@ def test_silent_listener_times_out_within_deadline(sshd: Sshd) -> None:
     assert time.monotonic() - started < 10
 
 
-def test_wrong_client_key_is_auth(sshd: Sshd) -> None:
-    facts = probe_host(sshd.target(key=sshd.other_key), _options(), KnownHostsFile(sshd.known_hosts))
+def test_wrong_client_key_is_auth(sshd: Daemon) -> None:
+    facts = probe_host(sshd.target(key=sshd.bad_key), _options(), KnownHostsFile(sshd.known_hosts))
     assert facts.errors[0].category == "auth"
 
 
-def test_unknown_host_key_fails_then_accept_new_records_it(sshd: Sshd, tmp_path: Path) -> None:
+def test_unknown_host_key_fails_then_accept_new_records_it(sshd: Daemon, tmp_path: Path) -> None:
     empty = tmp_path / "known_hosts"
     facts = probe_host(sshd.target(), _options(), KnownHostsFile(empty))
     assert facts.errors[0].category == "host_key_unknown"
@@ -162,8 +116,8 @@ def test_unknown_host_key_fails_then_accept_new_records_it(sshd: Sshd, tmp_path:
     assert again.reachable
 
 
-def test_changed_host_key_is_mismatch_even_with_accept_new(sshd: Sshd, tmp_path: Path) -> None:
-    other_pub = sshd.other_key.with_suffix(".pub").read_text().split()
+def test_changed_host_key_is_mismatch_even_with_accept_new(sshd: Daemon, tmp_path: Path) -> None:
+    other_pub = sshd.bad_key.with_suffix(".pub").read_text().split()
     wrong = tmp_path / "known_hosts"
     wrong.write_text(f"[127.0.0.1]:{sshd.port} {other_pub[0]} {other_pub[1]}\n")
     before = wrong.read_text()
@@ -172,7 +126,7 @@ def test_changed_host_key_is_mismatch_even_with_accept_new(sshd: Sshd, tmp_path:
     assert wrong.read_text() == before
 
 
-def test_hashed_known_hosts_entry_is_honoured(sshd: Sshd, tmp_path: Path) -> None:
+def test_hashed_known_hosts_entry_is_honoured(sshd: Daemon, tmp_path: Path) -> None:
     hashed = tmp_path / "known_hosts"
     shutil.copy(sshd.known_hosts, hashed)
     subprocess.run(["ssh-keygen", "-H", "-f", str(hashed)], check=True, capture_output=True)
@@ -181,10 +135,10 @@ def test_hashed_known_hosts_entry_is_honoured(sshd: Sshd, tmp_path: Path) -> Non
     assert facts.reachable, facts.errors
 
 
-def _inventory(path: Path, sshd: Sshd, extra_hosts: str = "") -> Path:
+def _inventory(path: Path, sshd: Daemon, extra_hosts: str = "") -> Path:
     path.write_text(
         "all:\n  vars:\n    ansible_user: root\n"
-        f"    ansible_ssh_private_key_file: {sshd.client_key}\n"
+        f"    ansible_ssh_private_key_file: {sshd.good_key}\n"
         f"    ansible_ssh_common_args: -o UserKnownHostsFile={sshd.known_hosts}\n"
         "  children:\n    web:\n      hosts:\n"
         f"        web[01:03]:\n          ansible_host: 127.0.0.1\n          ansible_port: {sshd.port}\n"
@@ -192,10 +146,10 @@ def _inventory(path: Path, sshd: Sshd, extra_hosts: str = "") -> Path:
     return path
 
 
-def test_discover_stores_one_snapshot_with_failed_hosts(sshd: Sshd, tmp_path: Path) -> None:
+def test_discover_stores_one_snapshot_with_failed_hosts(sshd: Daemon, tmp_path: Path) -> None:
     ws = init_workspace(tmp_path / "ws")
     dead = f"    down:\n      hosts:\n        dead-01:\n          ansible_host: 127.0.0.1\n" \
-           f"          ansible_port: {_free_port()}\n"
+           f"          ansible_port: {free_port()}\n"
     inventory = _inventory(tmp_path / "hosts.yml", sshd, dead)
     seen: list[str] = []
     result = discover(ws, inventory, forks=4, timeout=5, progress_callback=lambda f: seen.append(f.name))
@@ -206,7 +160,7 @@ def test_discover_stores_one_snapshot_with_failed_hosts(sshd: Sshd, tmp_path: Pa
     assert len(stored) == 4 and sum(f.reachable for f in stored) == 3
 
 
-def test_cli_exit_codes_and_json(sshd: Sshd, tmp_path: Path) -> None:
+def test_cli_exit_codes_and_json(sshd: Daemon, tmp_path: Path) -> None:
     ws = init_workspace(tmp_path / "ws")
     inventory = _inventory(tmp_path / "hosts.yml", sshd)
     runner = CliRunner()
@@ -228,7 +182,7 @@ def test_cli_exit_codes_and_json(sshd: Sshd, tmp_path: Path) -> None:
     assert all(h["reachable"] for h in exported["hosts"])
 
 
-def test_watchdog_enforces_the_outside_deadline(sshd: Sshd) -> None:
+def test_watchdog_enforces_the_outside_deadline(sshd: Daemon) -> None:
     options = SshOptions(timeout=30, deadline=2)
     transport = ParamikoTransport.connect(sshd.target(), options, KnownHostsFile(sshd.known_hosts))
     started = time.monotonic()
@@ -240,17 +194,17 @@ def test_watchdog_enforces_the_outside_deadline(sshd: Sshd) -> None:
     assert time.monotonic() - started < 6
 
 
-def test_unresolvable_name_is_dns(sshd: Sshd) -> None:
+def test_unresolvable_name_is_dns(sshd: Daemon) -> None:
     target = SshTarget(name="ghost", address="no-such-host.invalid", port=22, user="root")
     facts = probe_host(target, _options(), KnownHostsFile(sshd.known_hosts))
     assert facts.errors[0].category == "dns"
 
 
-def test_accept_new_from_many_threads_appends_each_key_once(sshd: Sshd, tmp_path: Path) -> None:
+def test_accept_new_from_many_threads_appends_each_key_once(sshd: Daemon, tmp_path: Path) -> None:
     known_file = tmp_path / "known_hosts"
     inventory = tmp_path / "hosts.ini"
     inventory.write_text(f"[web]\nweb[01:08] ansible_host=127.0.0.1 ansible_port={sshd.port} ansible_user=root "
-                         f"ansible_ssh_private_key_file={sshd.client_key}\n")
+                         f"ansible_ssh_private_key_file={sshd.good_key}\n")
     ws = init_workspace(tmp_path / "ws")
     result = discover(ws, inventory, forks=8, known_hosts=known_file, accept_new=True, timeout=5)
     assert not result.failed
@@ -261,10 +215,10 @@ def test_accept_new_from_many_threads_appends_each_key_once(sshd: Sshd, tmp_path
     assert known_file.read_text().splitlines() == lines
 
 
-def test_workspace_known_hosts_is_the_default(sshd: Sshd, tmp_path: Path) -> None:
+def test_workspace_known_hosts_is_the_default(sshd: Daemon, tmp_path: Path) -> None:
     inventory = tmp_path / "hosts.ini"
     inventory.write_text(f"h1 ansible_host=127.0.0.1 ansible_port={sshd.port} ansible_user=root "
-                         f"ansible_ssh_private_key_file={sshd.client_key}\n")
+                         f"ansible_ssh_private_key_file={sshd.good_key}\n")
     ws = init_workspace(tmp_path / "ws")
     assert discover(ws, inventory, timeout=5).failed[0].errors[0].category == "host_key_unknown"
     shutil.copy(sshd.known_hosts, ws.known_hosts)
