@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -16,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import LabError
-from orchestrator.lab.hosts import alive
+from orchestrator.lab.hosts import alive, terminate
 from orchestrator.lab.manifest import LabCloud
 from orchestrator.lab.topology import cloud_cidr
 
@@ -151,15 +149,5 @@ def start_cloud(ctx: LabContext) -> tuple[LabCloud, dict[str, int]]:
 
 
 def stop_processes(pids: dict[str, int]) -> None:
-    """SIGTERM then SIGKILL the lab's own processes (weed, moto, watcher)."""
-    live = [p for p in pids.values() if p > 0 and alive(p)]
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in live:
-            with contextlib.suppress(OSError):
-                os.killpg(pid, sig)
-        deadline = time.monotonic() + 1.5
-        while live and time.monotonic() < deadline:
-            live = [p for p in live if alive(p)]
-            time.sleep(0.05)
-        if not live:
-            return
+    """SIGTERM then SIGKILL the lab's own processes (weed, moto, watcher), each with its process group."""
+    terminate(lambda: [p for p in pids.values() if p > 0 and alive(p)], os.killpg, grace=1.5)

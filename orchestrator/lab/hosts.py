@@ -8,6 +8,7 @@ import shlex
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -121,16 +122,21 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def kill_netns(namespaces: list[str]) -> None:
-    """Stop every process in the namespaces (sshd, its session children, services)."""
+def terminate(find: Callable[[], list[int]], kill: Callable[[int, int], None], grace: float) -> None:
+    """SIGTERM what ``find`` returns, wait up to ``grace`` seconds, then SIGKILL whatever it still returns."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        pids = netns.netns_pids(namespaces)
+        pids = find()
         for pid in pids:
             with contextlib.suppress(OSError):
-                os.kill(pid, sig)
-        deadline = time.monotonic() + 2.0
+                kill(pid, sig)
+        deadline = time.monotonic() + grace
         while pids and time.monotonic() < deadline:
             pids = [p for p in pids if alive(p)]
             time.sleep(0.02)
         if not pids:
             return
+
+
+def kill_netns(namespaces: list[str]) -> None:
+    """Stop every process in the namespaces (sshd, its session children, services)."""
+    terminate(lambda: netns.netns_pids(namespaces), os.kill, grace=2.0)
