@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from orchestrator.runner.events import redact, secret_env_values
+from orchestrator.runner.hostvars import wave_extravars, wave_hostvars
 from orchestrator.runner.playbook import HostOutcome, PhaseRequest, PhaseResult, PlaybookRunner
 from orchestrator.runner.states import PHASES, Phase, RunStatus, ServerState, transition
-from orchestrator.runner.targets import TARGET_SUFFIX, MigrationSpec, connection_vars, rsync_shell, target_endpoint
+from orchestrator.runner.targets import MigrationSpec
 from orchestrator.store import Store
 
 
@@ -155,49 +156,7 @@ class _WaveState:
                                          "created": outputs.get("created") in (True, "True", "true")}
 
     def extravars(self) -> dict[str, Any]:
-        return {"pindah_plan": self.request.plan_id, "pindah_wave_index": self.request.wave,
-                "pindah_cloud": dict(self.request.cloud)}
+        return wave_extravars(self.request.plan_id, self.request.wave, self.request.cloud)
 
     def hostvars(self, active: Sequence[str]) -> dict[str, dict[str, Any]]:
-        hosts: dict[str, dict[str, Any]] = {}
-        for name in active:
-            spec = self.specs[name]
-            target = (self.data[name].get("target") or {}).get("address")
-            hosts[name] = {**connection_vars(spec.source, spec.python_interpreter),
-                           **self._migration_vars(spec, target)}
-            if target:
-                hosts[name + TARGET_SUFFIX] = connection_vars(target_endpoint(spec, target), spec.python_interpreter)
-        return hosts
-
-    def _migration_vars(self, spec: MigrationSpec, target: str | None) -> dict[str, Any]:
-        src = spec.source
-        staging = self.workdir / "staging" / spec.name
-        answers = dict(self.data[spec.name].get("source_answers") or {})
-        paths = [f"{d}/" for d in spec.data_dirs] + [f"/etc/init.d/{s.name}" for s in spec.services]
-        hv: dict[str, Any] = {
-            "pindah_services": [s.model_dump() for s in spec.services],
-            "pindah_data_dirs": list(spec.data_dirs),
-            "pindah_source_address": src.address, "pindah_source_user": src.user,
-            "pindah_source_urls": [_url(src.address, s.port) for s in spec.services],
-            "pindah_staging": str(staging),
-            "pindah_rsync_source_shell": rsync_shell(src.key_file, src.known_hosts_file, src.port),
-            "pindah_pull_sources": [f"{src.user}@{src.address}:{p}" for p in paths],
-            "pindah_push_sources": [f"{staging}/.{p}" for p in paths],
-            "pindah_target_user": spec.target_user, "pindah_target_port": spec.target_port,
-            "pindah_provision_timeout": spec.provision_timeout,
-            "pindah_target_known_hosts": spec.target_known_hosts_file or "",
-            "pindah_expected_answers": answers,
-            "pindah_expected_digests": [str(answers.get(s.name, "")) for s in spec.services],
-        }
-        if target:
-            hv["pindah_target_address"] = target
-            hv["pindah_target_urls"] = [_url(target, s.port) for s in spec.services]
-            hv["pindah_target_login"] = f"{spec.target_user}@{target}"
-            hv["pindah_rsync_target_shell"] = rsync_shell(spec.target_key_file, spec.target_known_hosts_file,
-                                                         spec.target_port)
-        return hv
-
-
-def _url(address: str, port: int) -> str:
-    host = f"[{address}]" if ":" in address else address
-    return f"http://{host}:{port}/"
+        return wave_hostvars(self.specs, self.data, self.workdir, active)
