@@ -14,7 +14,16 @@ from typing import Any, Protocol
 from orchestrator.runner.events import redact, secret_env_values
 from orchestrator.runner.hostvars import wave_extravars, wave_hostvars
 from orchestrator.runner.playbook import HostOutcome, PhaseRequest, PhaseResult, PlaybookRunner
-from orchestrator.runner.states import PHASES, Phase, RunStatus, ServerState, transition
+from orchestrator.runner.states import (
+    PHASES,
+    TERMINAL,
+    UNSUCCESSFUL,
+    Phase,
+    RunStatus,
+    ServerState,
+    failure_state,
+    transition,
+)
 from orchestrator.runner.targets import MigrationSpec
 from orchestrator.store import Store
 
@@ -33,6 +42,7 @@ class WaveRequest:
     runs_dir: Path
     forks: int = 10
     env: Mapping[str, str] = field(default_factory=dict)  # secrets for the playbooks (credentials)
+    phases: frozenset[Phase] = frozenset(Phase)  # the phases whose playbook exists; others are skipped
 
 
 @dataclass(frozen=True)
@@ -43,7 +53,7 @@ class WaveResult:
 
     @property
     def failed(self) -> list[str]:
-        return sorted(s for s, st in self.states.items() if st is ServerState.FAILED)
+        return sorted(s for s, st in self.states.items() if st in UNSUCCESSFUL)
 
     @property
     def status(self) -> RunStatus:
@@ -64,11 +74,9 @@ class WaveEngine:
             self._notify(name, ServerState.PENDING, None, None)
         try:
             self._phases(wave)
-        except BaseException as exc:  # interrupted (Ctrl-C) or broken: no server is left looking active
-            for name in wave.active():
-                self._move(wave, name, ServerState.FAILED, wave.phase or Phase.PRECHECK,
-                           f"run interrupted ({type(exc).__name__})")
-            self.store.finish_run(run_id, RunStatus.FAILED)
+        except BaseException as exc:  # interrupted (Ctrl-C) or broken: states stay as stored, resumable
+            self.store.add_event(run_id, None, wave.phase, "interrupted", {"reason": type(exc).__name__})
+            self.store.finish_run(run_id, RunStatus.INTERRUPTED)
             raise
         outcome = WaveResult(run_id, dict(wave.states), dict(wave.errors))
         self.store.finish_run(run_id, outcome.status)
@@ -82,11 +90,39 @@ class WaveEngine:
             wave.phase = phase
             for name in active:
                 self._move(wave, name, phase.state, phase)
+            if phase not in wave.request.phases:
+                for name in active:
+                    self.store.add_event(wave.run_id, name, phase, "phase_skipped",
+                                         {"reason": f"no playbook {phase.playbook} in this installation"})
+                continue
             result = self._run_phase(wave, phase, active)
             for name in active:
                 self._settle(wave, name, phase, result.outcomes.get(name))
+            self._roll_back(wave)
         for name in wave.active():
-            self._move(wave, name, ServerState.DONE, Phase.VALIDATE)
+            self._move(wave, name, ServerState.DONE, Phase.FINALIZE)
+
+    def _roll_back(self, wave: _WaveState) -> None:
+        """Run rollback.yml for the servers that just failed after something was touched."""
+        failing = [n for n, st in wave.states.items() if st is ServerState.ROLLING_BACK]
+        if not failing:
+            return
+        wave.phase = Phase.ROLLBACK
+        if Phase.ROLLBACK not in wave.request.phases:
+            for name in failing:
+                self._move(wave, name, ServerState.FAILED, Phase.ROLLBACK,
+                           f"{wave.errors.get(name)}; rollback not run: no playbook rollback.yml")
+            return
+        result = self._run_phase(wave, Phase.ROLLBACK, failing)
+        for name in failing:
+            outcome = result.outcomes.get(name) or HostOutcome(ok=False, error="no result from rollback")
+            original = wave.errors.get(name)
+            wave.data[name]["rollback"] = {"ok": outcome.ok, "error": outcome.error}
+            if outcome.ok:
+                self._move(wave, name, ServerState.ROLLED_BACK, Phase.ROLLBACK, original)
+            else:
+                self._move(wave, name, ServerState.FAILED, Phase.ROLLBACK,
+                           f"{original}; rollback failed: {outcome.error}")
 
     def _run_phase(self, wave: _WaveState, phase: Phase, active: Sequence[str]) -> PhaseResult:
         secrets = secret_env_values(wave.request.env)
@@ -108,7 +144,7 @@ class WaveEngine:
         if outcome is None:
             outcome = HostOutcome(ok=False, error="the playbook runner returned no result for this server")
         if not outcome.ok:
-            self._move(wave, name, ServerState.FAILED, phase, outcome.error or "failed")
+            self._move(wave, name, failure_state(phase), phase, outcome.error or "failed")
             return
         wave.absorb(name, phase, outcome.outputs)
         self.store.set_server_state(wave.run_id, name, state=wave.states[name], phase=phase,
@@ -145,7 +181,7 @@ class _WaveState:
         self.phase: Phase | None = None
 
     def active(self) -> list[str]:
-        return [n for n, st in self.states.items() if st not in (ServerState.FAILED, ServerState.DONE)]
+        return [n for n, st in self.states.items() if st not in TERMINAL and st is not ServerState.ROLLING_BACK]
 
     def absorb(self, name: str, phase: Phase, outputs: Mapping[str, Any]) -> None:
         if phase is Phase.PRECHECK:

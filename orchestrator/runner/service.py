@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,10 +14,12 @@ from orchestrator.plan import load_plan
 from orchestrator.runner.engine import WaveEngine, WaveObserver, WaveRequest, WaveResult
 from orchestrator.runner.playbook import AnsibleRunnerPlaybooks, PlaybookRunner
 from orchestrator.runner.shipped import playbooks_dir
-from orchestrator.runner.states import ServerState
+from orchestrator.runner.states import Phase, ServerState
 from orchestrator.runner.targets import specs_for_servers
 from orchestrator.store import Store
 from orchestrator.workspace import Workspace
+
+PLAYBOOKS_ENV = "PINDAH_PLAYBOOKS_DIR"
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,12 @@ class RunOptions:
     wave: int
     inventory: Path | None = None
     forks: int = 10
+
+
+def phase_playbooks_dir() -> Path:
+    """The shipped playbooks, or the directory named by $PINDAH_PLAYBOOKS_DIR (tests, custom phases)."""
+    override = os.environ.get(PLAYBOOKS_ENV)
+    return Path(override) if override else playbooks_dir()
 
 
 def default_inventory(store: Store) -> Path:
@@ -55,10 +64,12 @@ def run_wave(ws: Workspace, options: RunOptions, observer: WaveObserver | None =
         inventory = options.inventory or default_inventory(store)
         specs = specs_for_servers(load_inventory(inventory), todo, source=str(inventory),
                                   default_known_hosts=str(ws.known_hosts))
+        books = phase_playbooks_dir()
+        phases = frozenset(p for p in Phase if (books / p.playbook).is_file())
         request = WaveRequest(plan_id=plan.id, wave=options.wave, specs=tuple(specs), cloud=cloud_vars(cloud),
-                              runs_dir=ws.runs_dir, forks=options.forks, env=cloud.credential_env())
+                              runs_dir=ws.runs_dir, forks=options.forks, env=cloud.credential_env(), phases=phases)
         ws.runs_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        engine = WaveEngine(store, runner or AnsibleRunnerPlaybooks(playbooks_dir()), observer)
+        engine = WaveEngine(store, runner or AnsibleRunnerPlaybooks(books), observer)
         return engine.run(request)
 
 

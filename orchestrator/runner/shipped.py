@@ -10,8 +10,9 @@ from importlib import resources
 from pathlib import Path
 
 from orchestrator.errors import RunError
+from orchestrator.runner.states import Phase
 
-PHASE_PLAYBOOKS = ("precheck.yml", "provision.yml", "replicate.yml", "cutover.yml", "validate.yml")
+PHASE_PLAYBOOKS = tuple(phase.playbook for phase in Phase)
 
 
 def playbooks_dir() -> Path:

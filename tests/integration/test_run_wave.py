@@ -18,7 +18,7 @@ from orchestrator.plan import Application, Plan, PlannedServer, Wave, dump_plan
 from orchestrator.runner.playbook import AnsibleRunnerPlaybooks, EventSink, PhaseRequest, PhaseResult
 from orchestrator.runner.service import RunOptions, run_wave, server_events, server_status
 from orchestrator.runner.shipped import playbooks_dir
-from orchestrator.runner.states import Phase
+from orchestrator.runner.states import PHASES, Phase
 
 pytestmark = pytest.mark.integration
 
@@ -155,7 +155,7 @@ def check_wave(lab: Any, good: list[str], broken: str, before: dict[str, Any], i
         assert "files=0" not in source_body  # real data moved, not an empty dir
 
     events = server_events(lab.workspace, good[0])
-    assert {e["phase"] for e in events} >= {p.value for p in Phase}
+    assert {e["phase"] for e in events} >= {p.value for p in PHASES}
     secret = lab.manifest.cloud.secret_key.encode()
     assert secret not in lab.workspace.db_path.read_bytes()
     for leftover in lab.workspace.runs_dir.rglob("*"):

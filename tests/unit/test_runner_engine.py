@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -72,17 +72,22 @@ def test_failed_server_drops_out_and_others_finish(store: Store, tmp_path: Path)
     runner = ScriptedRunner([
         (Phase.PRECHECK, ("a", "bb", "ccc"), {"a": ok(answers=answers), "bb": ok(answers=answers),
                                               "ccc": HostOutcome(ok=False, error="ping: unreachable")}),
+        (Phase.BACKUP, ("a", "bb"), {"a": ok(), "bb": ok()}),
         (Phase.PROVISION, ("a", "bb"), provision_ok("a", "bb")),
         (Phase.REPLICATE, ("a", "bb"), {"a": ok(), "bb": HostOutcome(ok=False, error="rsync rc=23")}),
+        (Phase.ROLLBACK, ("bb",), {"bb": ok()}),
         (Phase.CUTOVER, ("a",), {"a": ok()}),
         (Phase.VALIDATE, ("a",), {"a": ok()}),
+        (Phase.FINALIZE, ("a",), {"a": ok()}),
     ], store=store)
     result = WaveEngine(store, runner).run(request(tmp_path, "a", "bb", "ccc"))
     assert runner.script == []
-    assert result.states == {"a": ServerState.DONE, "bb": ServerState.FAILED, "ccc": ServerState.FAILED}
+    assert result.states == {"a": ServerState.DONE, "bb": ServerState.ROLLED_BACK, "ccc": ServerState.FAILED}
     rows = {r.server: r for r in store.run_servers()}
     assert rows["ccc"].phase == "precheck" and rows["ccc"].error == "ping: unreachable"
-    assert rows["bb"].phase == "replicate" and rows["bb"].data["target"]["instance_id"] == "i-bb"
+    assert rows["bb"].phase == "rollback" and rows["bb"].error == "rsync rc=23"
+    assert rows["bb"].data["rollback"] == {"ok": True, "error": None}
+    assert rows["bb"].data["target"]["instance_id"] == "i-bb"
     assert rows["a"].state == "done" and rows["a"].data["target"]["address"] == "10.9.0.1"
     assert store.runs()[0].status == "failed"
 
@@ -95,8 +100,11 @@ def test_later_phases_get_target_and_expected_answers(store: Store, tmp_path: Pa
         (Phase.CUTOVER, ("a",), {"a": ok()}),
         (Phase.VALIDATE, ("a",), {"a": ok()}),
     ])
-    result = WaveEngine(store, runner).run(request(tmp_path, "a"))
+    without = frozenset(Phase) - {Phase.BACKUP, Phase.FINALIZE}  # an installation without those playbooks
+    result = WaveEngine(store, runner).run(replace(request(tmp_path, "a"), phases=without))
     assert result.status == "done" and store.runs()[0].status == "done"
+    skipped = [e["phase"] for e in store.events(server="a") if e["kind"] == "phase_skipped"]
+    assert skipped == ["backup", "finalize"]
     precheck, provision, replicate = runner.seen[0], runner.seen[1], runner.seen[2]
     assert "a__target" not in precheck.hostvars and "a__target" not in provision.hostvars
     assert replicate.hostvars["a__target"]["ansible_host"] == "10.9.0.1"
@@ -112,15 +120,19 @@ def test_runner_crash_fails_active_servers_without_leaking_secrets(store: Store,
 
     result = WaveEngine(store, Crashing()).run(request(tmp_path, "a", "bb"))
     assert result.failed == ["a", "bb"]
+    assert result.states == {"a": ServerState.FAILED, "bb": ServerState.FAILED}
     assert SECRET not in (result.errors["a"])
     assert "runner error: OSError" in result.errors["a"]
 
 
 def test_missing_outcome_is_a_failure_not_a_success(store: Store, tmp_path: Path) -> None:
     runner = ScriptedRunner([(Phase.PRECHECK, ("a", "bb"), {"a": ok(answers={})})])
-    runner.script += [(Phase.PROVISION, ("a",), {"a": HostOutcome(ok=False, error="quota")})]
+    runner.script += [(Phase.BACKUP, ("a",), {"a": ok()}),
+                      (Phase.PROVISION, ("a",), {"a": HostOutcome(ok=False, error="quota")}),
+                      (Phase.ROLLBACK, ("a",), {"a": HostOutcome(ok=False, error="source will not start")})]
     result = WaveEngine(store, runner).run(request(tmp_path, "a", "bb"))
     assert result.states == {"a": ServerState.FAILED, "bb": ServerState.FAILED}
+    assert result.errors["a"] == "quota; rollback failed: source will not start"
     assert "no result" in result.errors["bb"]
 
 
@@ -140,12 +152,12 @@ def test_every_transition_is_an_event(store: Store, tmp_path: Path) -> None:
         (p, ("a",), provision_ok("a") if p is Phase.PROVISION else {"a": ok()}) for p in Phase]
     WaveEngine(store, ScriptedRunner(script)).run(request(tmp_path, "a"))  # type: ignore[arg-type]
     moves = [(e["data"]["from"], e["data"]["to"]) for e in store.events(server="a") if e["kind"] == "state"]
-    assert moves == [("pending", "prechecking"), ("prechecking", "provisioning"),
+    assert moves == [("pending", "prechecking"), ("prechecking", "backing_up"), ("backing_up", "provisioning"),
                      ("provisioning", "replicating"), ("replicating", "cutting_over"),
-                     ("cutting_over", "validating"), ("validating", "done")]
+                     ("cutting_over", "validating"), ("validating", "finalizing"), ("finalizing", "done")]
 
 
-def test_interrupt_leaves_no_server_looking_active(store: Store, tmp_path: Path) -> None:
+def test_interrupt_keeps_states_for_resume(store: Store, tmp_path: Path) -> None:
     class Interrupted:
         def run_phase(self, request: PhaseRequest, on_event: EventSink) -> PhaseResult:
             if request.phase is Phase.PROVISION:
@@ -155,6 +167,5 @@ def test_interrupt_leaves_no_server_looking_active(store: Store, tmp_path: Path)
     with pytest.raises(KeyboardInterrupt):
         WaveEngine(store, Interrupted()).run(request(tmp_path, "a", "bb"))
     rows = store.run_servers()
-    assert {(r.state, r.phase) for r in rows} == {("failed", "provision")}
-    assert all("interrupted" in (r.error or "") for r in rows)
-    assert store.runs()[0].status == "failed" and store.runs()[0].finished_at
+    assert {(r.state, r.phase) for r in rows} == {("provisioning", "provision")}
+    assert store.runs()[0].status == "interrupted" and store.runs()[0].finished_at

