@@ -20,6 +20,7 @@ from discovery.transport import (
     SshOptions,
     SshTarget,
 )
+from orchestrator import audit
 from orchestrator.errors import InputError
 from orchestrator.inventory import InventoryHost, load_inventory, select
 from orchestrator.store import Store
@@ -119,6 +120,9 @@ def discover(ws: Workspace, inventory_path: Path, *, limit: str | None = None, f
     facts = probe_all(targets, options, forks, progress_callback, connector, sampling=sampling)
     with Store.open(ws.db_path, create=True) as store:
         snapshot_id = store.save_snapshot(facts, source=str(inventory_path.resolve()))
+        audit.record(store, kind="discovery", subject=f"snapshot {snapshot_id}",
+                     data={"inventory": str(inventory_path.resolve()), "limit": limit, "hosts": len(facts),
+                           "unreachable": sorted(f.name for f in facts if not f.reachable)})
     return DiscoveryResult(snapshot_id=snapshot_id, facts=tuple(facts))
 
 

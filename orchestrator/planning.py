@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from orchestrator.approval import record_plan_created
 from orchestrator.errors import PlanError, WorkspaceError
 from orchestrator.plan import Plan, PlannedServer, dump_plan, load_plan, plan_path, validate_plan_id
 from orchestrator.planner import PlannerInputs, build_inputs, build_plan
@@ -81,7 +82,9 @@ def create_plan(ws: Workspace, *, plan_id: str | None = None, max_wave_servers: 
                       created_at=moment.isoformat(timespec="seconds"), rules=rules,
                       catalog=load_catalog(ws.root / CATALOG_NAME),
                       base=load_plan(ws.plans_dir, base_id) if base_id else None)
-    return write_plan_files(ws.plans_dir, plan)
+    created = write_plan_files(ws.plans_dir, plan)
+    record_plan_created(ws, plan, created.yaml_path)  # the author, whom approval needs to differ from
+    return created
 
 
 def show_plan(ws: Workspace, plan_id: str) -> Plan:

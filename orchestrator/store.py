@@ -77,6 +77,31 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX events_by_server ON events(server, id);
     """,
+    # 2: the hash-chained audit log and plan approvals (orchestrator/audit.py, orchestrator/approval.py)
+    """
+    CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        data TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX audit_by_subject ON audit_log(kind, subject, seq);
+    CREATE TABLE approvals (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        plan_id TEXT NOT NULL,
+        plan_digest TEXT NOT NULL,
+        approver TEXT NOT NULL,
+        author TEXT,
+        approved_at TEXT NOT NULL,
+        audit_seq INTEGER NOT NULL,
+        audit_hash TEXT NOT NULL
+    );
+    CREATE INDEX approvals_by_plan ON approvals(plan_id, id);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -36,6 +36,10 @@ max_wave_servers = 25
 # [plan.pins]                    # server or application -> wave
 # billing = 3
 
+[approval]
+# true: the author of a plan may approve it too (no second person); keep false for four eyes
+allow_self_approval = false
+
 # [cloud]
 # The national cloud's EC2- and S3-compatible endpoints. Credentials come from the usual
 # AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY environment variables or a profile, never this file.

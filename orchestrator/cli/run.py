@@ -53,20 +53,25 @@ class _Progress:
         return table
 
 
-def run_command(
+def run_command(  # noqa: PLR0917 (typer options)
     ctx: typer.Context,
     plan: Annotated[str, typer.Option("--plan", help="Plan id (plans/<id>.yaml).")],
     wave: Annotated[int, typer.Option("--wave", help="Wave index to run.")],
     inventory: Annotated[Path | None, typer.Option(
         "--inventory", "-i", help="Inventory (default: the latest discovery snapshot's).")] = None,
     forks: Annotated[int, typer.Option("--forks", help="Hosts Ansible works on in parallel.")] = 10,
+    force: Annotated[str | None, typer.Option(
+        "--force", metavar="REASON", help="Run even though the plan is unapproved, changed since its approval "
+        "or stale; REASON is recorded in the audit log.")] = None,
 ) -> None:
-    """Migrate every server of one wave: precheck, provision, replicate, cutover, validate."""
+    """Migrate every server of one wave: precheck, provision, replicate, cutover, validate.
+
+    The plan must be approved ('pindah plan approve'), unchanged since, and built from the current inputs."""
     ws = common.workspace(ctx)
     console = common.console()
     live = sys.stdout.isatty()
     progress = _Progress(console, live)
-    options = RunOptions(plan_id=plan, wave=wave, inventory=inventory, forks=forks)
+    options = RunOptions(plan_id=plan, wave=wave, inventory=inventory, forks=forks, force_reason=force)
     if live:
         with Live(get_renderable=progress.table, console=console, refresh_per_second=4):
             result = run_wave(ws, options, progress)

@@ -28,6 +28,7 @@ class RunOptions:
     wave: int
     inventory: Path | None = None
     forks: int = 10
+    force_reason: str | None = None  # run an unapproved/changed/stale plan anyway; recorded in the audit log
 
 
 def phase_playbooks_dir() -> Path:
@@ -52,6 +53,7 @@ def cloud_vars(cloud: CloudSettings) -> dict[str, Any]:
 def run_wave(ws: Workspace, options: RunOptions, observer: WaveObserver | None = None,
              runner: PlaybookRunner | None = None) -> WaveResult:
     """Run every phase for every server of one wave of a plan; failures per server are data."""
+    from orchestrator.approval import gate_run, record_run
     from orchestrator.inventory import load_inventory
 
     plan = load_plan(ws.plans_dir, options.plan_id)
@@ -70,7 +72,12 @@ def run_wave(ws: Workspace, options: RunOptions, observer: WaveObserver | None =
                               runs_dir=ws.runs_dir, forks=options.forks, env=cloud.credential_env(), phases=phases)
         ws.runs_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         engine = WaveEngine(store, runner or AnsibleRunnerPlaybooks(books), observer)
-        return engine.run(request)
+        approval = gate_run(ws, plan.id, options.wave, options.force_reason)
+        record_run(ws, plan.id, "run.started", {"wave": options.wave, "servers": list(todo), **approval})
+        result = engine.run(request)
+        record_run(ws, plan.id, "run.finished", {"wave": options.wave, "run": result.run_id,
+                                                  "failed": list(result.failed)})
+        return result
 
 
 def _not_done(store: Store, plan_id: str, wave: int, servers: Sequence[str]) -> list[str]:

@@ -60,7 +60,8 @@ def test_cli_run_reports_failures_with_exit_code_3(lab: Any, tmp_path: Path) -> 
 
 
 def check_cli(ws: Path, good: str, broken: str, inventory: Path) -> None:
-    run = pindah(ws, "run", "--plan", PLAN_ID, "--wave", "1", "-i", str(inventory), "--forks", "4")
+    run = pindah(ws, "run", "--plan", PLAN_ID, "--wave", "1", "-i", str(inventory), "--forks", "4",
+                 "--force", "test: a hand-written plan, not approved")
     assert run.returncode == 3, run.stdout + run.stderr
     assert f"{good}: done" in run.stdout and f"{broken}: failed" in run.stdout
     assert "no-such-service" in run.stdout

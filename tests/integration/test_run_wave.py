@@ -124,7 +124,8 @@ def test_wave_migrates_servers_and_isolates_a_broken_one(lab: Any, tmp_path: Pat
 def check_wave(lab: Any, good: list[str], broken: str, before: dict[str, Any], inventory: Path) -> None:
     runner = ProvisionTwice(AnsibleRunnerPlaybooks(playbooks_dir()))
     started = time.monotonic()
-    result = run_wave(lab.workspace, RunOptions(PLAN_ID, 1, inventory=inventory, forks=10), runner=runner)
+    result = run_wave(lab.workspace, RunOptions(PLAN_ID, 1, inventory=inventory, forks=10,
+                                                  force_reason="test: a hand-written plan, not approved"), runner=runner)
     elapsed = time.monotonic() - started
     print(f"wave of {len(good) + 1} lab servers: {elapsed:.1f}s")
 

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from orchestrator.approval import approve
 from orchestrator.errors import RunError
 from orchestrator.plan import Application, Plan, PlannedServer, Wave, dump_plan
 from orchestrator.runner.playbook import EventSink, HostOutcome, PhaseRequest, PhaseResult
@@ -41,6 +42,9 @@ def ws(tmp_path: Path) -> Workspace:
     hosts = {s: {"ansible_host": f"10.1.0.{i}", "pindah_services": [{"name": "app", "port": 80}],
                  "pindah_data_dirs": ["/srv/app"]} for i, s in enumerate(servers, 1)}
     (ws.inventory_dir / "hosts.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
+    ws.config_path.write_text(ws.config_path.read_text().replace("allow_self_approval = false",
+                                                                 "allow_self_approval = true"))
+    approve(ws, "p")  # a run needs an approved plan
     return ws
 
 
