@@ -42,9 +42,9 @@ def _root(
 
 
 def _register() -> None:
-    from orchestrator.cli import audit, discover, imports, lab, plan, report, review, run, ws
+    from orchestrator.cli import audit, discover, export, imports, lab, plan, report, review, run, ws
 
-    for module in (ws, lab, discover, imports, plan, review, run, report, audit):
+    for module in (ws, lab, discover, imports, plan, review, run, report, audit, export):
         module.register(app)
 
 
