@@ -33,8 +33,34 @@ max_wave_servers = 25
 # separate_environments = false  # true: a wave holds only prod or only nonprod servers
 # hard_ports = [5432, 3306]      # dependencies on these ports are hard: providers move first or together
 # anti_affinity = [["billing", "payroll"]]
+# merge = [["billing", "payroll"]]           # applications that move as one group
+# start_date = 2027-01-04        # wave 1's first day; then back-to-back waves of wave_days
+# wave_days = 7
+# windows = [["2027-01-04", "2027-01-08"]]   # explicit windows of the first waves (then the cadence)
+# end_date = 2027-12-31          # every wave must end by then
+# default_bandwidth_mbps = 100   # replication link of sites not in [plan.bandwidth_mbps]
+# sizing_percentile = 95         # right-sizing: this percentile of the utilisation samples
+# sizing_comfort = 1.3           # ... times this comfort factor
+# sizing_min_samples = 12        # samples needed for the highest sizing confidence
 # [plan.pins]                    # server or application -> wave
 # billing = 3
+# [plan.split.app-web01]         # take servers out of an application into a move group of their own
+# reports = ["rpt01", "rpt02"]
+# [[plan.freeze]]                # change freeze: the servers it covers do not move in waves overlapping it
+# name = "budget close"
+# start = 2027-03-20
+# end = 2027-04-05
+# agencies = ["ag001"]           # and/or applications, servers, sites; none: every server
+# [plan.bandwidth_mbps]          # site -> Mbit/s available for replication
+# site001 = 200
+# [plan.zones.jkt-a]             # target cloud capacity for new servers per wave (per = "month": per month)
+# sites = ["site001"]            # none: every server no other zone takes
+# max_servers = 40
+# max_vcpu = 160
+# max_memory_gb = 640
+# per = "wave"
+# [plan.strategy]                # server or application -> rehost|replatform|retire|retain|consolidate
+# legacy01 = "retain"
 
 [approval]
 # true: the author of a plan may approve it too (no second person); keep false for four eyes

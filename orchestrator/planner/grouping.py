@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import networkx as nx
 
+from orchestrator.errors import PlanError
+from orchestrator.plan import GroupSplit
 from orchestrator.planner.inputs import SHARED_ROLE, PlannerInputs, ServerInput
 
 FAN_IN_MIN = 5
@@ -19,7 +21,7 @@ class Group:
 
     name: str
     servers: tuple[str, ...]
-    source: str  # "imported" | "inferred" | "shared"
+    source: str  # "imported" | "inferred" | "shared" | "split"
     why: str
 
 
@@ -88,6 +90,32 @@ def group_servers(inputs: PlannerInputs, graph: nx.DiGraph[str], shared: dict[st
         groups.append(Group(_unique(f"shared-{name}", taken), (name,), "shared", shared[name]))
     groups.extend(_components(graph.subgraph(loose).to_undirected(as_view=True), taken))
     return sorted(groups, key=lambda g: g.name)
+
+
+def apply_splits(groups: list[Group], splits: tuple[GroupSplit, ...]) -> list[Group]:
+    """Take each [plan.split] part out of its application into a move group of its own."""
+    by_name = {g.name: g for g in groups}
+    for split in splits:
+        group = by_name.get(split.application)
+        if group is None:
+            raise PlanError(f"[plan.split] names application {split.application!r}, which this plan does not have",
+                            hint="use an application name as 'pindah plan show' lists it")
+        strangers = sorted(set(split.servers) - set(group.servers))
+        if strangers:
+            raise PlanError(f"[plan.split.{split.application}] {split.name}: {', '.join(strangers)} are not in "
+                            f"{split.application}", hint=f"its servers are {', '.join(group.servers)}")
+        rest = tuple(s for s in group.servers if s not in split.servers)
+        if not rest or split.name in by_name:
+            raise PlanError(f"[plan.split.{split.application}] {split.name}: " + (
+                "the part takes every server of the application" if not rest else "that name is taken"),
+                hint="leave at least one server in the application and give the part a new name")
+        by_name[split.application] = Group(group.name, rest, group.source,
+                                           f"{group.why}; split: {', '.join(split.servers)} taken out into "
+                                           f"{split.name} by [plan.split]")
+        by_name[split.name] = Group(split.name, split.servers, "split",
+                                    f"move group {split.name}: {', '.join(split.servers)} split from application "
+                                    f"{split.application} by [plan.split]")
+    return sorted(by_name.values(), key=lambda g: g.name)
 
 
 def _components(graph: nx.Graph[str], taken: set[str]) -> list[Group]:

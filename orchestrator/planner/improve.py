@@ -14,7 +14,7 @@ import random
 from collections import defaultdict
 
 from orchestrator.planner.units import Problem, Unit
-from orchestrator.planner.waves import Assignment, WaveBox
+from orchestrator.planner.waves import Assignment, WaveBox, add_load, resource_refusal
 
 MAX_PASSES = 30
 MAX_KICKS = 300
@@ -32,6 +32,8 @@ class _Search:
         self.budget = EXCHANGE_BUDGET
         self.exclusive = {w.index for w in assignment.waves if any(problem.units[m].oversized for m in w.members)}
         self.cache: dict[str, dict[int, float]] = {}
+        self.resources = bool(any(u.freezes or u.zone_need for u in problem.units.values())
+                              or problem.res.calendar.dated)
         self.recount()
 
     def recount(self) -> None:
@@ -64,6 +66,8 @@ class _Search:
         limit = p.rules.max_wave_storage_gb
         if limit is not None and target.storage + unit.storage - (leaving.storage if leaving else 0.0) > limit + EPS:
             return False
+        if self.resources and resource_refusal(p, self.a.zone_used, unit, target, leaving) is not None:
+            return False
         if p.rules.separate_environments:
             envs = dict(target.envs)
             if leaving:
@@ -77,6 +81,8 @@ class _Search:
         source.size -= unit.size
         source.storage -= unit.storage
         source.envs[unit.env] -= 1
+        add_load(self.p, self.a.zone_used, unit, source, -1.0)
+        add_load(self.p, self.a.zone_used, unit, target, 1.0)
         target.members.append(unit.name)
         target.size += unit.size
         target.storage += unit.storage
@@ -174,13 +180,33 @@ class _Search:
         wave_of, t = self.a.wave_of, self.a.wave_of[unit.name]
         if not unit.release <= t <= (unit.deadline or t) or any(wave_of[x] == t for x in unit.anti):
             return False
+        if unit.freezes and self.p.res.frozen(unit.name, unit.freezes, self.box[t].slot) is not None:
+            return False
         return all(wave_of[x] <= t for x in unit.providers) and all(wave_of[x] >= t for x in unit.consumers)
 
     def box_holds(self, box: WaveBox) -> bool:
         limit = self.p.rules.max_wave_storage_gb
         if box.size > box.cap or (limit is not None and box.storage > limit + EPS) or not box.members:
             return False
+        if self.resources and not self.loads_hold(box):
+            return False
         return not self.p.rules.separate_environments or sum(1 for n in box.envs.values() if n > 0) <= 1
+
+    def loads_hold(self, box: WaveBox) -> bool:
+        """Bandwidth and zone limits hold in ``box`` (a wave of one unit may exceed its bandwidth)."""
+        res = self.p.res
+        if len(box.members) > 1:
+            for site, gb in box.site_data.items():
+                limit = res.site_limit_gb(site, box.slot)
+                if limit is not None and gb > limit + 1e-6:
+                    return False
+        for (zone, period), row in self.a.zone_used.items():
+            z = res.zones[zone]
+            if period in (f"wave {box.index}", res.calendar.month(box.slot)):
+                limits = (z.max_servers, z.max_vcpu, z.max_memory_gb)
+                if any(lim is not None and v > lim + 1e-6 for v, lim in zip(row, limits, strict=True)):
+                    return False
+        return True
 
     def gains(self, box: WaveBox, other: WaveBox) -> list[tuple[float, str]]:
         """(gain of moving to ``other``, unit) for the movable units of ``box``, best first."""
@@ -263,19 +289,28 @@ class _Search:
         return [(self.box[x], self.box[y]) for (x, y), _ in ranked if self.box[x].shared == self.box[y].shared]
 
 
-def _snapshot(assignment: Assignment) -> tuple[dict[str, int], list[tuple[list[str], int, float, dict[str, int]]]]:
-    return dict(assignment.wave_of), [(list(w.members), w.size, w.storage, dict(w.envs)) for w in assignment.waves]
+Snapshot = tuple[dict[str, int], list[tuple[list[str], int, float, dict[str, int], dict[str, float]]],
+                 dict[tuple[str, str], list[float]]]
 
 
-def _restore(assignment: Assignment, state: tuple[dict[str, int], list[tuple[list[str], int, float,
-                                                                              dict[str, int]]]]) -> None:
+def _snapshot(assignment: Assignment) -> Snapshot:
+    return (dict(assignment.wave_of),
+            [(list(w.members), w.size, w.storage, dict(w.envs), dict(w.site_data)) for w in assignment.waves],
+            {k: list(v) for k, v in assignment.zone_used.items()})
+
+
+def _restore(assignment: Assignment, state: Snapshot) -> None:
     assignment.wave_of.clear()
     assignment.wave_of.update(state[0])
-    for box, (members, size, storage, envs) in zip(assignment.waves, state[1], strict=True):
+    for box, (members, size, storage, envs, data) in zip(assignment.waves, state[1], strict=True):
         box.members[:] = members
         box.size, box.storage = size, storage
         box.envs.clear()
         box.envs.update(envs)
+        box.site_data.clear()
+        box.site_data.update(data)
+    assignment.zone_used.clear()
+    assignment.zone_used.update({k: list(v) for k, v in state[2].items()})
 
 
 def cut_weight(problem: Problem, assignment: Assignment) -> float:

@@ -25,11 +25,18 @@ class Frozen(BaseModel):
 
 
 class ServerInput(ImportedServer):
-    """A declared server's fields (see the CSV import) plus where the planner learnt of it."""
+    """A declared server's fields (see the CSV import) plus where the planner learnt of it and what discovery
+    measured for sizing, replication and strategy (empty/None when unknown)."""
 
     discovered: bool = False
     imported: bool = False
     reachable: bool | None = None
+    data_gb: float | None = None  # data to replicate: used space of its filesystems (disk_gb when unknown)
+    cpu_util: tuple[float, ...] = ()  # CPU busy % per sampled interval
+    memory_util: tuple[float, ...] = ()  # memory used % per sampled interval
+    software: tuple[str, ...] = ()  # recognised middleware, "kind major-version" (e.g. "postgres 15")
+    ports: tuple[int, ...] = ()  # listening TCP ports
+    os_eol: bool | None = None  # the OS release is past its end of support (discovery's EOL table)
 
 
 class EdgeInput(Frozen):
@@ -68,14 +75,48 @@ def make_inputs(servers: Iterable[ServerInput], edges: Iterable[EdgeInput],
     )
 
 
+PSEUDO_FS = frozenset({"tmpfs", "devtmpfs", "overlay", "squashfs", "proc", "sysfs", "devpts", "cgroup",
+                       "cgroup2", "nsfs", "ramfs", "autofs", "fuse.lxcfs", "efivarfs", "iso9660"})
+
+
+def data_gb(facts: HostFacts) -> float | None:
+    """Used space of the host's real filesystems (each device once), in GB; None when df gave nothing."""
+    used: dict[str, int] = {}
+    for mount in facts.mounts:
+        if mount.fstype not in PSEUDO_FS and not mount.device.startswith(("tmpfs", "none", "overlay")):
+            used[mount.device] = max(used.get(mount.device, 0), mount.used_mb)
+    return round(sum(used.values()) / 1024, 2) if used else None
+
+
+def _utilisation(facts: HostFacts) -> dict[str, Any]:
+    intervals = facts.utilisation.intervals if facts.utilisation else ()
+    return {"cpu_util": tuple(round(i.cpu_percent, 2) for i in intervals if i.cpu_percent is not None),
+            "memory_util": tuple(round(i.memory_used_percent, 2) for i in intervals
+                                 if i.memory_used_percent is not None)}
+
+
+def _software(facts: HostFacts) -> tuple[str, ...]:
+    out = set()
+    for item in facts.middleware:
+        major = (item.version or "").split(".")[0]
+        out.add(f"{item.kind} {major}".strip())
+    return tuple(sorted(out))
+
+
 def _from_facts(facts: HostFacts) -> dict[str, Any]:
     disk = round(sum(d.size_gb for d in facts.disks), 2) if facts.disks else None
+    eol = facts.eol.status if facts.eol else "unknown"
     return {
         "address": facts.address,
         "os": facts.os.pretty_name or f"{facts.os.name} {facts.os.version_id}".strip() if facts.os else None,
         "cpu_count": facts.cpu.count if facts.cpu else None,
         "memory_mb": facts.memory_mb,
         "disk_gb": disk,
+        "data_gb": data_gb(facts),
+        **_utilisation(facts),
+        "software": _software(facts),
+        "ports": tuple(sorted({x.port for x in facts.listening if x.protocol == "tcp"})),
+        "os_eol": {"eol": True, "supported": False}.get(eol),
     }
 
 
@@ -89,7 +130,7 @@ def merge_servers(facts: Iterable[HostFacts], imported: Mapping[str, Mapping[str
         values: dict[str, Any] = {k: v for k, v in imported.get(name, {}).items() if k in fields}
         host = by_name.get(name)
         if host is not None:
-            values.update({k: v for k, v in _from_facts(host).items() if v is not None})
+            values.update({k: v for k, v in _from_facts(host).items() if v is not None and v != ()})
         out.append(ServerInput(name=name, discovered=host is not None, imported=name in imported,
                                reachable=host.reachable if host is not None else None, **values))
     return out

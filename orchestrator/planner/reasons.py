@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from orchestrator.planner.calendar import MBIT_PER_GB, describe, listed, server_data, site_of, zone_of
 from orchestrator.planner.grouping import Group
 from orchestrator.planner.inputs import PlannerInputs, ServerInput
 from orchestrator.planner.units import Problem, Unit
-from orchestrator.planner.waves import Assignment
+from orchestrator.planner.waves import Assignment, WaveBox
 
 SHOWN = 3
 
@@ -50,6 +51,10 @@ class Context:
 
     def wave_of_server(self, server: str) -> int:
         return self.assignment.wave_of[self.problem.unit_of_app[self.server_app[server]]]
+
+    def box(self, unit: str) -> WaveBox:
+        index = self.assignment.wave_of[unit]
+        return next(b for b in self.assignment.waves if b.index == index)
 
     def placement(self, unit: str) -> str:
         text = self.assignment.why[unit]
@@ -107,6 +112,37 @@ def _capacity(unit: Unit, ctx: Context) -> list[str]:
     return out
 
 
+def _calendar(server: ServerInput, unit: Unit, ctx: Context) -> list[str]:
+    """Dates, the freezes that cover the server, its replication and its zone's capacity, in plain words."""
+    res, box = ctx.problem.res, ctx.box(unit.name)
+    out: list[str] = []
+    span = res.calendar.dates(box.slot)
+    if span is not None:
+        out.append(f"calendar: wave {box.index} runs {span[0]} to {span[1]}" + (f" ({box.note})" if "slot" in
+                                                                                 box.note else ""))
+    for freeze, servers in unit.freezes:
+        if server.name in servers:
+            out.append(f"calendar: {describe(freeze)} covers {listed(servers)}, so it may not move in a wave "
+                       "overlapping "
+                       f"{freeze.start} to {freeze.end}")
+    site, data = site_of(server), server_data(server)
+    mbps, limit = res.mbps(site), res.site_limit_gb(site, box.slot)
+    if mbps is not None:
+        total = box.site_data.get(site, 0.0)
+        text = (f"replication: {data:g} GB of data from site {site} over {mbps:g} Mbit/s; the wave's {total:,.0f} "
+                f"GB from that site take {total * MBIT_PER_GB / mbps / 3600:.1f} h")
+        out.append(text + (f" of a {limit * MBIT_PER_GB / mbps / 3600:.0f} h window" if limit is not None else ""))
+    zone = zone_of(server, res.zones.values())
+    if zone is not None:
+        period = res.period(zone.name, box.index, box.slot)
+        row = ctx.assignment.zone_used.get((zone.name, period), [0.0, 0.0, 0.0])
+        limits = [f"{v:g}/{lim:g} {what}" for v, lim, what in zip(
+            row, (zone.max_servers, zone.max_vcpu, zone.max_memory_gb), ("servers", "vCPUs", "GB memory"),
+            strict=True) if lim is not None]
+        out.append(f"zone {zone.name}: lands there (site {site}); {period} uses " + (", ".join(limits) or "no limit"))
+    return out
+
+
 def server_reasons(server: ServerInput, ctx: Context) -> tuple[str, ...]:
     app = ctx.server_app[server.name]
     unit = ctx.problem.units[ctx.problem.unit_of_app[app]]
@@ -124,4 +160,5 @@ def server_reasons(server: ServerInput, ctx: Context) -> tuple[str, ...]:
     out += _capacity(unit, ctx)
     out += [f"kept apart from {other} (anti-affinity), which is in wave {ctx.assignment.wave_of[other]}"
             for other in sorted(unit.anti)]
+    out += _calendar(server, unit, ctx)
     return tuple(out)

@@ -1,12 +1,13 @@
-"""As-is sizing, monthly cost and migration strategy per server. Pure: catalog and inputs in, decisions out.
+"""Right-sizing and monthly cost per server. Pure: catalog, rules and inputs in, decisions out.
 
-Sizing maps a server's CPU count and memory to the cheapest flavor of the national cloud's catalog
-(``catalog.yaml`` in the workspace) that has at least as many vCPUs and as much memory, and prices its disk at
-the catalog's default disk type. Utilisation samples are not used yet (discovery has none): this is as-is
-sizing. Confidence 1-5 counts what is known: CPU, memory, disk, OS, and whether discovery reached the server.
-
-Strategy: ``retire`` for a discovered server with no dependency in or out and no application; ``replatform``
-for an end-of-life operating system; ``rehost`` otherwise. Each comes with its evidence.
+Performance-based when discovery sampled the server: the needed vCPUs are its CPU count times the chosen
+percentile (default the 95th) of its CPU busy % times a comfort factor (default 1.3), rounded up; the needed
+memory likewise from its memory used %. The cheapest flavor of the national cloud's catalog
+(``catalog.yaml`` in the workspace) with at least that many vCPUs and that much memory is chosen, and its disk
+is priced at the catalog's default disk type. Without samples the server is sized as it is (its CPU count and
+memory). Confidence 1-5 rates the data: 5 enough samples of CPU and memory (``sizing_min_samples``) and a
+known disk; 4 enough samples but no disk, or too few samples; 3 as-is with CPU, memory and disk known from
+discovery; 2 as-is with CPU and memory known; 1 guessed.
 
 catalog.yaml::
 
@@ -19,7 +20,8 @@ catalog.yaml::
 
 from __future__ import annotations
 
-import re
+import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
@@ -28,8 +30,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from orchestrator.errors import InputError
 from orchestrator.planner.inputs import ServerInput
 
-EOL_OS = re.compile(r"centos( linux)? [678]\b|debian gnu/linux (8|9|10)\b|ubuntu (14|16|18)\.04|"
-                    r"red hat enterprise linux (server )?[56]\b|windows server 20(03|08|12)", re.IGNORECASE)
+DEFAULT_PERCENTILE = 95.0
+DEFAULT_COMFORT = 1.3
+DEFAULT_MIN_SAMPLES = 12
 
 
 class Frozen(BaseModel):
@@ -60,6 +63,15 @@ class Sizing(Frozen):
     monthly_cost: float | None
     confidence: int
     reason: str
+    method: str = "as-is"  # "utilisation" | "as-is"
+    vcpu: int = 1  # of the chosen flavor (what the server takes in its zone), else what it needs
+    memory_gb: float = 1.0
+
+
+class SizingRules(Frozen):
+    percentile: float = DEFAULT_PERCENTILE
+    comfort: float = DEFAULT_COMFORT
+    min_samples: int = DEFAULT_MIN_SAMPLES
 
 
 def load_catalog(path: Path) -> Catalog | None:
@@ -83,38 +95,69 @@ def load_catalog(path: Path) -> Catalog | None:
     return catalog
 
 
-def confidence(server: ServerInput) -> int:
-    known = [server.cpu_count is not None, server.memory_mb is not None, server.disk_gb is not None,
-             server.os is not None, server.discovered and server.reachable is not False]
-    return max(1, sum(known))
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile (the smallest sample with at least ``pct``% of samples at or below it)."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
 
 
-def size_server(server: ServerInput, catalog: Catalog) -> Sizing:
+def confidence(server: ServerInput, rules: SizingRules | None = None) -> int:
+    rules = rules or SizingRules()
+    samples = min(len(server.cpu_util), len(server.memory_util))
+    known = server.cpu_count is not None and server.memory_mb is not None
+    if known and samples >= rules.min_samples:
+        return 5 if server.disk_gb is not None else 4
+    if known and samples > 0:
+        return 4 if server.disk_gb is not None else 3
+    if known and server.disk_gb is not None and server.discovered and server.reachable is not False:
+        return 3
+    return 2 if known else 1
+
+
+def need(server: ServerInput, rules: SizingRules) -> tuple[int, float, str, str]:
+    """(vCPUs, memory GB, method, how) the server needs."""
     cpu, memory_gb = server.cpu_count or 1, (server.memory_mb or 1024) / 1024
+    parts, method = [], "as-is"
+    pct = f"p{rules.percentile:g}"
+    if server.cpu_util and server.cpu_count is not None:
+        busy = percentile(server.cpu_util, rules.percentile)
+        cpu = max(1, math.ceil(round(server.cpu_count * busy / 100 * rules.comfort, 6)))
+        parts.append(f"CPU {pct} {busy:g}% of {server.cpu_count} x {rules.comfort:g} -> {cpu} vCPU")
+        method = "utilisation"
+    else:
+        parts.append(f"CPU as-is {cpu} vCPU" + ("" if server.cpu_count else " (unknown, assumed 1)"))
+    if server.memory_util and server.memory_mb is not None:
+        used = percentile(server.memory_util, rules.percentile)
+        memory_gb = round(max(0.5, server.memory_mb / 1024 * used / 100 * rules.comfort), 3)
+        parts.append(f"memory {pct} {used:g}% of {server.memory_mb / 1024:g} GB x {rules.comfort:g} -> "
+                     f"{memory_gb:g} GB")
+        method = "utilisation"
+    else:
+        parts.append(f"memory as-is {memory_gb:g} GB" + ("" if server.memory_mb else " (unknown, assumed 1 GB)"))
+    samples = max(len(server.cpu_util), len(server.memory_util))
+    how = (f"{method} ({samples} sample(s)): " if samples else "as-is (no utilisation samples): ") + "; ".join(parts)
+    return cpu, memory_gb, method, how
+
+
+def size_server(server: ServerInput, catalog: Catalog, rules: SizingRules | None = None) -> Sizing:
+    rules = rules or SizingRules()
+    cpu, memory_gb, method, how = need(server, rules)
     fits = [f for f in catalog.flavors if f.vcpu >= cpu and f.memory_gb >= memory_gb - 1e-9]
     disk = catalog.disk_types[0]
-    level = confidence(server)
+    level = confidence(server, rules)
     if not fits:
-        return Sizing(flavor=None, disk_type=disk.name, monthly_cost=None, confidence=level,
-                      reason=f"no flavor has {cpu} vCPU and {memory_gb:g} GB memory: size it by hand")
+        return Sizing(flavor=None, disk_type=disk.name, monthly_cost=None, confidence=level, method=method,
+                      vcpu=cpu, memory_gb=memory_gb,
+                      reason=f"{how}; no flavor has {cpu} vCPU and {memory_gb:g} GB memory: size it by hand")
     flavor = min(fits, key=lambda f: (f.price_month, f.vcpu, f.memory_gb, f.name))
     disk_cost = (server.disk_gb or 0.0) * disk.price_gb_month
     unknown = [n for n, v in (("cpu", server.cpu_count), ("memory", server.memory_mb), ("disk", server.disk_gb))
                if v is None]
     assumed = f"; unknown {', '.join(unknown)} assumed minimal" if unknown else ""
     return Sizing(flavor=flavor.name, disk_type=disk.name, monthly_cost=round(flavor.price_month + disk_cost, 2),
-                  confidence=level,
-                  reason=(f"as-is: {cpu} vCPU / {memory_gb:g} GB -> cheapest fitting flavor {flavor.name} "
+                  confidence=level, method=method, vcpu=flavor.vcpu, memory_gb=flavor.memory_gb,
+                  reason=(f"{how} -> cheapest fitting flavor {flavor.name} "
                           f"({flavor.vcpu} vCPU / {flavor.memory_gb:g} GB, {flavor.price_month:,.0f} "
                           f"{catalog.currency}/month) + {server.disk_gb or 0:g} GB {disk.name} disk "
                           f"({disk_cost:,.0f} {catalog.currency}/month){assumed}; confidence {level}/5"))
-
-
-def strategy(server: ServerInput, degree: int) -> tuple[str, str]:
-    """(strategy, evidence) for one server; ``degree`` = dependencies in and out."""
-    if server.os and EOL_OS.search(server.os):
-        return "replatform", f"end-of-life operating system {server.os}: move the application to a supported OS"
-    if server.discovered and server.reachable and degree == 0 and not server.application and not server.role:
-        return "retire", ("no dependency in or out was observed or declared and no application is imported: "
-                          "confirm it is idle, then retire it instead of moving it")
-    return "rehost", "default: move the server as it is"

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from orchestrator.errors import PlanError
-from orchestrator.plan import PlanRules
+from orchestrator.plan import Freeze, PlanRules
+from orchestrator.planner.calendar import Resources, covers, describe, listed, server_data, site_of, zone_of
 from orchestrator.planner.constraints import InfeasiblePlan
 from orchestrator.planner.grouping import Group
 from orchestrator.planner.inputs import PlannerInputs, ServerInput
@@ -39,6 +40,9 @@ class Unit:
     deadline: int | None = None
     anti: set[str] = field(default_factory=set)
     oversized: bool = False
+    freezes: list[tuple[Freeze, tuple[str, ...]]] = field(default_factory=list)  # freeze, its servers it covers
+    site_data: dict[str, float] = field(default_factory=dict)  # source site -> GB to replicate
+    zone_need: dict[str, tuple[int, int, float]] = field(default_factory=dict)  # zone -> servers, vCPU, memory GB
 
 
 @dataclass
@@ -49,6 +53,7 @@ class Problem:
     unit_of_app: dict[str, str]
     topo: dict[str, int]  # providers before consumers
     pilot: bool
+    res: Resources
 
     def cap(self, index: int) -> int:
         limit = self.rules.max_wave_servers
@@ -76,12 +81,26 @@ def _hard_links(inputs: PlannerInputs, owner: Mapping[str, Group], rules: PlanRu
     return links
 
 
+def _merged(groups: list[Group], rules: PlanRules) -> list[tuple[str, str]]:
+    """Both-way ties between the applications of each [plan] merge group."""
+    names = {g.name for g in groups}
+    out = []
+    for group in rules.merge:
+        for name in group:
+            if name not in names:
+                raise PlanError(f"[plan] merge names {name!r}, which is no application of this plan",
+                                hint="use application names as 'pindah plan show' lists them")
+        out += [(a, b) for a in group for b in group if a != b]
+    return out
+
+
 def _make_units(groups: list[Group], inputs: PlannerInputs, links: dict[tuple[str, str], str],
                 rules: PlanRules) -> dict[str, Unit]:
     by_name = {s.name: s for s in inputs.servers}
     graph: nx.DiGraph[str] = nx.DiGraph()
     graph.add_nodes_from(g.name for g in groups)
     graph.add_edges_from(links)
+    graph.add_edges_from(_merged(groups, rules))
     apps = {g.name: g for g in groups}
     units: dict[str, Unit] = {}
     for component in nx.strongly_connected_components(graph):
@@ -94,10 +113,11 @@ def _make_units(groups: list[Group], inputs: PlannerInputs, links: dict[tuple[st
         unit.oversized = unit.size > rules.max_wave_servers or (storage_cap is not None and unit.storage > storage_cap)
         if unit.oversized and len(names) > 1:
             raise InfeasiblePlan(
-                f"applications {', '.join(names)} depend on each other through hard dependencies (a cycle), so "
-                f"they must share a wave, but together they have {unit.size} servers / {unit.storage:g} GB, "
-                "more than one wave holds", items=names, constraints=("hard_ports", "max_wave_servers"),
-                hint="raise max_wave_servers/max_wave_storage_gb, or drop the cycle's port from [plan] hard_ports")
+                f"applications {', '.join(names)} must share a wave (hard dependencies both ways, or [plan] merge), "
+                f"but together they have {unit.size} servers / {unit.storage:g} GB, more than one wave holds",
+                items=names, constraints=("hard_ports", "merge", "max_wave_servers"),
+                hint="raise max_wave_servers/max_wave_storage_gb, drop the cycle's port from [plan] hard_ports, "
+                     "or drop the merge")
         envs = {s.environment == "nonprod" for s in servers}
         if rules.separate_environments and len(envs) > 1:
             raise InfeasiblePlan(
@@ -182,7 +202,48 @@ def _propagate(units: dict[str, Unit], order: list[str]) -> None:
                 constraints=("pins", "hard_ports"), hint="move one of the pins, or drop the port from hard_ports")
 
 
-def build_problem(groups: list[Group], inputs: PlannerInputs, rules: PlanRules, app_weights: Weights) -> Problem:
+def _resources(units: dict[str, Unit], groups: list[Group], inputs: PlannerInputs, res: Resources,
+               needs: Mapping[str, tuple[int, float]]) -> None:
+    """Each unit's data per site, target size per zone and the freezes that cover it."""
+    by_name = {s.name: s for s in inputs.servers}
+    app_of = {s: g.name for g in groups for s in g.servers}
+    for unit in units.values():
+        servers = [by_name[s] for g in groups if g.name in unit.apps for s in g.servers]
+        for server in servers:
+            site = site_of(server)
+            unit.site_data[site] = unit.site_data.get(site, 0.0) + server_data(server)
+            zone = zone_of(server, res.zones.values())
+            if zone is not None:
+                n, cpu, mem = unit.zone_need.get(zone.name, (0, 0, 0.0))
+                vcpu, memory = needs.get(server.name, (server.cpu_count or 1, (server.memory_mb or 1024) / 1024))
+                unit.zone_need[zone.name] = (n + 1, cpu + vcpu, round(mem + memory, 6))
+        for freeze in res.freezes:
+            hit = sorted(s.name for s in servers if covers(freeze, s, app_of[s.name]))
+            if hit:
+                unit.freezes.append((freeze, tuple(hit)))
+        _fits_zones(unit, res)
+
+
+def _fits_zones(unit: Unit, res: Resources) -> None:
+    for zone_name, (n, cpu, mem) in sorted(unit.zone_need.items()):
+        zone = res.zones[zone_name]
+        for what, need, limit, key in (("servers", n, zone.max_servers, "max_servers"),
+                                       ("vCPUs", cpu, zone.max_vcpu, "max_vcpu"),
+                                       ("GB of memory", mem, zone.max_memory_gb, "max_memory_gb")):
+            if limit is not None and need > limit:
+                raise InfeasiblePlan(
+                    f"{unit.name} moves as one and needs {need:g} {what} in zone {zone_name}, more than the zone "
+                    f"takes per {zone.per} ({limit:g})", items=(unit.name,), constraints=(f"zones.{zone_name}.{key}",),
+                    hint=f"raise [plan.zones.{zone_name}] {key}, map some of its sites to another zone, or split "
+                         "the application ([plan.split])")
+
+
+def describe_freezes(unit: Unit) -> list[str]:
+    return [f"{describe(f)} covers {listed(servers)}" for f, servers in unit.freezes]
+
+
+def build_problem(groups: list[Group], inputs: PlannerInputs, rules: PlanRules, app_weights: Weights,
+                  needs: Mapping[str, tuple[int, float]] | None = None) -> Problem:
     owner = {s: g for g in groups for s in g.servers}
     links = _hard_links(inputs, owner, rules)
     units = _make_units(groups, inputs, links, rules)
@@ -202,5 +263,7 @@ def build_problem(groups: list[Group], inputs: PlannerInputs, rules: PlanRules, 
     _apply_anti(units, rules, unit_of_app, app_of_server)
     _propagate(units, order)
     pilot = rules.pilot_servers > 0 and any(u.pilot_ok and not u.shared for u in units.values())
+    res = Resources.make(rules)
+    _resources(units, groups, inputs, res, needs or {})
     return Problem(dict(sorted(units.items())), weights, rules, unit_of_app,
-                   {n: i for i, n in enumerate(order)}, pilot)
+                   {n: i for i, n in enumerate(order)}, pilot, res)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from orchestrator.planner.calendar import MAX_SLOTS
 from orchestrator.planner.constraints import InfeasiblePlan
 from orchestrator.planner.units import Problem, Unit
 
@@ -36,6 +37,11 @@ class WaveBox:
     storage: float = 0.0
     envs: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     note: str = ""
+    slot: int = 0  # calendar slot (see calendar.py); 0: set to the index
+    site_data: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+    def __post_init__(self) -> None:
+        self.slot = self.slot or self.index
 
 
 @dataclass(frozen=True)
@@ -46,11 +52,51 @@ class Preference:
     waves: dict[str, int]
 
 
+ZoneUsed = dict[tuple[str, str], list[float]]  # (zone, period) -> [servers, vCPU, memory GB]
+
+
 @dataclass
 class Assignment:
     waves: list[WaveBox]
     wave_of: dict[str, int]  # unit -> wave index
     why: dict[str, str]  # unit -> how the construction placed it
+    zone_used: ZoneUsed = field(default_factory=lambda: defaultdict(lambda: [0.0, 0.0, 0.0]))
+
+
+def add_load(p: Problem, used: ZoneUsed, unit: Unit, box: WaveBox, sign: float) -> None:
+    """Add (sign 1) or take away (sign -1) ``unit``'s data and zone use in ``box``."""
+    for site, gb in unit.site_data.items():
+        box.site_data[site] += sign * gb
+    for zone, need in unit.zone_need.items():
+        row = used[(zone, p.res.period(zone, box.index, box.slot))]
+        for i, value in enumerate(need):
+            row[i] += sign * value
+
+
+def resource_refusal(p: Problem, used: ZoneUsed, unit: Unit, box: WaveBox, leaving: Unit | None = None
+                     ) -> str | None:
+    """Freeze, bandwidth or zone capacity that keeps ``unit`` out of ``box`` (with ``leaving`` taken out)."""
+    if unit.freezes:
+        frozen = p.res.frozen(unit.name, unit.freezes, box.slot)
+        if frozen is not None:
+            return frozen
+    alone = not box.members or (leaving is not None and box.members == [leaving.name])
+    for site, gb in sorted(unit.site_data.items()) if not alone else ():
+        limit = p.res.site_limit_gb(site, box.slot)
+        have = box.site_data.get(site, 0.0) - (leaving.site_data.get(site, 0.0) if leaving else 0.0)
+        if limit is not None and gb > 0 and have + gb > limit + 1e-6:
+            return (f"site {site}'s link ({p.res.mbps(site):g} Mbit/s) replicates at most {limit:,.0f} GB in wave "
+                    f"{box.index}'s window; {have:,.0f} GB are planned, it needs {gb:,.0f} GB more")
+    for zone, need in sorted(unit.zone_need.items()):
+        z, period = p.res.zones[zone], p.res.period(zone, box.index, box.slot)
+        row = used.get((zone, period), [0.0, 0.0, 0.0])
+        gone = leaving.zone_need.get(zone, (0, 0, 0.0)) if leaving else (0, 0, 0.0)
+        for i, (what, limit) in enumerate((("servers", z.max_servers), ("vCPUs", z.max_vcpu),
+                                           ("GB memory", z.max_memory_gb))):
+            if limit is not None and row[i] - gone[i] + need[i] > limit + 1e-6:
+                return (f"zone {zone} takes at most {limit:g} {what} in {period}; {row[i] - gone[i]:g} are planned, "
+                        f"it needs {need[i]:g}")
+    return None
 
 
 class _Builder:
@@ -66,6 +112,7 @@ class _Builder:
         self.wave_of: dict[str, int] = {}
         self.why: dict[str, str] = {}
         self.waves: list[WaveBox] = []
+        self.zone_used: ZoneUsed = defaultdict(lambda: [0.0, 0.0, 0.0])
 
     def refusal(self, unit: Unit, box: WaveBox, *, capacity: bool = True) -> str | None:
         """Why ``unit`` may not join ``box`` now, or None when it may."""
@@ -83,8 +130,12 @@ class _Builder:
             return f"anti-affinity with {', '.join(partners)} in wave {box.index}"
         if p.rules.separate_environments and any(n for e, n in box.envs.items() if e != unit.env):
             return f"wave {box.index} holds other-environment servers and environments are kept separate"
-        if not capacity:
-            return None
+        frozen = p.res.frozen(unit.name, unit.freezes, box.slot) if unit.freezes else None
+        if frozen is not None or not capacity:
+            return frozen
+        resource = resource_refusal(p, self.zone_used, unit, box)
+        if resource is not None:
+            return resource
         if box.members and (unit.oversized or any(p.units[m].oversized for m in box.members)):
             return "an oversized unit moves alone"
         if box.size + unit.size > box.cap:
@@ -99,6 +150,7 @@ class _Builder:
         box.size += unit.size
         box.storage += unit.storage
         box.envs[unit.env] += 1
+        add_load(self.p, self.zone_used, unit, box, 1.0)
         self.wave_of[unit.name] = box.index
         shared = "shared services go in wave(s) of their own after every other wave; " if unit.shared else ""
         self.why[unit.name] = f"placed in wave {box.index} because {shared}{why}"
@@ -199,13 +251,14 @@ class _Builder:
         ranked = sorted(((self.p.weight(name, o), o) for o in members), key=lambda t: (-t[0], t[1]))
         return ", ".join(f"{o} ({w:g})" for w, o in ranked[:3] if w > 0)
 
-    def run(self, names: list[str], shared: bool) -> None:
-        unplaced = dict.fromkeys(sorted(names, key=self.rank.__getitem__))
-        self.first = len(self.waves) + 1
-        while unplaced:
-            index = len(self.waves) + 1
+    def open_wave(self, index: int, shared: bool, unplaced: dict[str, None]) -> WaveBox:
+        """Wave ``index`` in the first slot (from the one after the previous wave's) where something may move."""
+        slot = self.waves[-1].slot + 1 if self.waves else 1
+        skipped: list[str] = []
+        while True:
             pilot = self.p.pilot and index == 1 and not shared
-            box = WaveBox(index, self.p.cap(index) if not shared else self.p.rules.max_wave_servers, pilot, shared)
+            box = WaveBox(index, self.p.cap(index) if not shared else self.p.rules.max_wave_servers, pilot, shared,
+                          slot=slot)
             self.must(box, unplaced)
             self.preferred(box, unplaced)
             if not box.members:
@@ -214,7 +267,26 @@ class _Builder:
                 prefer, self.prefer = self.prefer, None  # every unit waits for a later wave: take the next one
                 self.seed(box, unplaced)
                 self.prefer = prefer
-            if not box.members and pilot:
+            if box.members or pilot or slot >= MAX_SLOTS:
+                break
+            timed = next((r for u in unplaced if (r := resource_refusal(self.p, self.zone_used, self.p.units[u], box))),
+                         None)
+            if timed is None or not self.p.res.calendar.dated:
+                break
+            skipped.append(f"{slot}: {timed}")
+            slot += 1
+        if skipped:
+            box.note = (f"{len(skipped)} calendar slot(s) skipped before this wave because nothing could move in "
+                        f"them (first: slot {skipped[0]})")
+        return box
+
+    def run(self, names: list[str], shared: bool) -> None:
+        unplaced = dict.fromkeys(sorted(names, key=self.rank.__getitem__))
+        self.first = len(self.waves) + 1
+        while unplaced:
+            index = len(self.waves) + 1
+            box = self.open_wave(index, shared, unplaced)
+            if not box.members and box.pilot:
                 self.p.pilot = False  # no pilot-eligible unit fits the pilot: plan without one
                 continue
             if not box.members:
@@ -228,7 +300,8 @@ class _Builder:
 
 
 def _constraint_of(refusal: str) -> tuple[str, ...]:
-    for needle, key in (("pilot", "pilot_servers"), ("anti-affinity", "anti_affinity"),
+    for needle, key in (("change freeze", "freeze"), ("Mbit/s", "bandwidth_mbps"), ("zone ", "zones"),
+                        ("pilot", "pilot_servers"), ("anti-affinity", "anti_affinity"),
                         ("environment", "separate_environments"), ("hard provider", "hard_ports"),
                         ("server places", "max_wave_servers"), ("GB", "max_wave_storage_gb"),
                         ("oversized", "max_wave_servers")):
@@ -249,4 +322,4 @@ def construct(problem: Problem, guide: dict[str, int] | None = None, prefer: Pre
     builder = _Builder(problem, guide, prefer)
     builder.run([u.name for u in problem.units.values() if not u.shared], shared=False)
     builder.run([u.name for u in problem.units.values() if u.shared], shared=True)
-    return Assignment(builder.waves, builder.wave_of, builder.why)
+    return Assignment(builder.waves, builder.wave_of, builder.why, builder.zone_used)

@@ -112,6 +112,31 @@ def _check_rules(plan: Plan, inputs: PlannerInputs) -> None:
     for group in rules.anti_affinity:
         waves = [{s.wave for s in plan.servers if n in (s.name, s.application)} for n in group]
         assert all(not (a & b) for i, a in enumerate(waves) for b in waves[i + 1:]), group
+    _check_calendar(plan, inputs)
+
+
+def _check_calendar(plan: Plan, inputs: PlannerInputs) -> None:
+    """Freezes, zone limits and replication windows hold; waves are dated in order when there is a calendar."""
+    rules = plan.rules
+    assert rules is not None
+    by_name = {s.name: s for s in inputs.servers}
+    dated = [w for w in plan.waves if w.start]
+    assert [w.start for w in dated] == sorted(w.start for w in dated if w.start)
+    for server in plan.servers:
+        wave = plan.wave(server.wave)
+        for f in rules.freezes:
+            scoped = f.agencies or f.applications or f.servers or f.sites
+            covered = not scoped or by_name[server.name].agency in f.agencies or server.application in \
+                f.applications or server.name in f.servers or server.site in f.sites
+            if covered and wave.start and wave.end:
+                assert wave.end < f.start or f.end < wave.start, (server.name, f.name, wave.start, wave.end)
+    for wave in plan.waves:
+        for use in wave.zone_use:
+            assert use.max_servers is None or use.servers <= use.max_servers, use
+            assert use.max_vcpu is None or use.vcpu <= use.max_vcpu, use
+            assert use.max_memory_gb is None or use.memory_gb <= use.max_memory_gb + 1e-6, use
+        if wave.window_hours is not None and len(wave.applications) > 1:
+            assert all(r.hours is None or r.hours <= wave.window_hours for r in wave.replication_by_site), wave
 
 
 def _check_totals(plan: Plan, expect: dict[str, Any]) -> None:
@@ -147,6 +172,10 @@ def _check_expectations(plan: Plan, expect: dict[str, Any]) -> None:
         assert plan.wave(apps[name].wave).applications == (name,)
     for name, index in expect.get("wave_of", {}).items():
         assert wave_of[name] == index, (name, wave_of[name])
+    for index, (start, end) in expect.get("wave_dates", {}).items():
+        assert (plan.wave(index).start, plan.wave(index).end) == (start, end), plan.wave(index)
+    for index, hours in expect.get("wave_replication_hours", {}).items():
+        assert plan.wave(index).replication_hours == hours, plan.wave(index)
     for text in expect.get("reason_contains", []):
         server, needle = text.split(": ", 1)
         assert any(needle in r for r in plan.server(server).reasons), plan.server(server).reasons

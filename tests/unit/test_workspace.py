@@ -95,3 +95,5 @@ def test_the_config_template_parses_and_its_commented_plan_keys_are_real(tmp_pat
     rules = rules_from_config(tomllib.loads(uncommented)["plan"])
     assert rules.pilot_servers == 5 and rules.anti_affinity == (("billing", "payroll"),)
     assert dict(rules.pins) == {"billing": 3}
+    assert rules.freezes[0].name == "budget close" and rules.zones[0].max_vcpu == 160
+    assert rules.split[0].servers == ("rpt01", "rpt02") and rules.strategy == (("legacy01", "retain"),)
