@@ -12,7 +12,7 @@ from orchestrator import audit
 from orchestrator.cli.common import console, err_console, print_json, workspace
 from orchestrator.store import Store
 
-EXIT_TAMPERED = 2
+EXIT_TAMPERED = 6
 audit_app = typer.Typer(help="Read and verify the audit log (discoveries, plans, approvals, runs, overrides).",
                         no_args_is_help=True)
 
@@ -25,7 +25,7 @@ def verify_command(
                        "(entries removed from the end, or the log rewritten).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Check every entry's hash and link; exit 2 naming the first broken seq when anything was tampered with."""
+    """Check every entry's hash and link; exit 6 naming the first broken seq when anything was tampered with."""
     with Store.open(workspace(ctx).db_path) as store:
         result = audit.verify(store, head=head)
     if as_json:

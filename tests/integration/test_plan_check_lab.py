@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -125,3 +126,30 @@ def test_host_gone_drifts(planned: tuple[Workspace, Plan], lab: Any, tmp_path: P
     gone_findings = [f for f in body["findings"] if f["kind"] == "server" and f["severity"] == "drift"]
     assert [f["subject"] for f in gone_findings] == [gone]
     assert "is gone" in gone_findings[0]["message"]
+
+
+def _gitlab_job() -> dict[str, Any]:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "ci.md").read_text(encoding="utf-8")
+    block = text.split("# .gitlab-ci.yml", 1)[1].split("\n", 1)[1].split("```", 1)[0]
+    job = yaml.safe_load(block)["drift"]
+    assert isinstance(job, dict)
+    return job
+
+
+def test_documented_gitlab_job_runs_against_the_lab(planned: tuple[Workspace, Plan], lab: Any,
+                                                    tmp_path: Path) -> None:
+    """docs/ci.md's GitLab job, line by line in a shell: discover, audit verify, plan check, report, export."""
+    ws, _ = planned
+    shutil.copy(lab.manifest.paths.inventory, ws.inventory_dir / "hosts.yml")
+    job = _gitlab_job()
+    env = {**os.environ, **{k: str(v) for k, v in job["variables"].items()}, "PINDAH_WORKSPACE": str(ws.root),
+           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env["PLAN_ID"] = PLAN_ID
+    for line in [*job["script"], *job["after_script"]]:
+        done = subprocess.run(["bash", "-c", line], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=600, check=False)
+        assert done.returncode == 0, (line, done.stdout, done.stderr)
+    for artifact in job["artifacts"]["paths"]:
+        assert (tmp_path / artifact).stat().st_size > 0, artifact
+    assert json.loads((tmp_path / "plan-check.json").read_text())["drifted"] is False
+    assert (tmp_path / job["artifacts"]["reports"]["junit"]).read_text().count("<failure") == 0

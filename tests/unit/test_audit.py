@@ -115,5 +115,5 @@ def test_cli_verify_and_show(ws: Workspace) -> None:
     assert [e["data"] for e in json.loads(one.output)["entries"]] == [{"hosts": 4}]
     _sql(ws, "UPDATE audit_log SET actor = 'eve' WHERE seq = 4")
     bad = runner.invoke(app, ["-w", str(ws.root), "audit", "verify"])
-    assert bad.exit_code == 2
+    assert bad.exit_code == 6
     assert "seq 4" in bad.output
