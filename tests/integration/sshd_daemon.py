@@ -54,8 +54,11 @@ class Daemon:
         self.proc.wait(timeout=10)
 
 
-def start_sshd(folder: Path, max_startups: str = "100:30:200") -> Daemon:
-    """Start sshd with fresh host and client keys; known_hosts holds its real host key."""
+def start_sshd(folder: Path, max_startups: str = "100:30:200", extra_config: str = "") -> Daemon:
+    """Start sshd with fresh host and client keys; known_hosts holds its real host key.
+
+    ``extra_config`` lines are appended to sshd_config (e.g. a ForceCommand, ClientAliveInterval).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("host_key", "client_key", "other_key"):
         keygen(folder / name)
@@ -65,7 +68,7 @@ def start_sshd(folder: Path, max_startups: str = "100:30:200") -> Daemon:
         f"Port {port}\nListenAddress 127.0.0.1\nHostKey {folder / 'host_key'}\nPidFile {folder / 'pid'}\n"
         f"AuthorizedKeysFile {folder / 'authorized_keys'}\nStrictModes no\nPasswordAuthentication no\n"
         "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nUsePAM no\nAllowTcpForwarding yes\n"
-        f"MaxStartups {max_startups}\nLogLevel ERROR\n")
+        f"MaxStartups {max_startups}\nLogLevel ERROR\n{extra_config}")
     Path("/run/sshd").mkdir(exist_ok=True)
     proc = subprocess.Popen([str(SSHD), "-D", "-e", "-f", str(folder / "sshd_config")])
     deadline = time.monotonic() + 10
