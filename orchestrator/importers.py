@@ -106,9 +106,22 @@ def decode(raw: bytes, source: str) -> str:
                          hint="save the file as UTF-8 (e.g. 'iconv -f latin1 -t utf-8')") from exc
 
 
+class _Unreadable(Exception):
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line, self.message = line, message
+
+
 def _rows(text: str) -> Iterator[tuple[int, list[str]]]:
-    reader = csv.reader(io.StringIO(text, newline=""))
-    for fields in reader:
+    """Non-blank rows with their line; a malformed CSV (unterminated quote, a field over MAX_FIELD) stops here."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise _Unreadable(reader.line_num, f"not readable as CSV: {exc}") from None
         if not any(f.strip() for f in fields):
             continue  # blank line
         yield reader.line_num, [f.strip() for f in fields]
@@ -139,16 +152,20 @@ def _header(rows: Iterator[tuple[int, list[str]]], columns: tuple[str, ...], req
 def _records(text: str, columns: tuple[str, ...], required: tuple[str, ...],
              problems: list[RowProblem]) -> list[tuple[int, dict[str, str]]]:
     rows = _rows(text)
-    header = _header(rows, columns, required, problems)
-    if header is None:
-        return []
-    _, names = header
     out: list[tuple[int, dict[str, str]]] = []
-    for line, fields in rows:
-        if len(fields) != len(names):
-            problems.append(RowProblem(line, f"expected {len(names)} fields, found {len(fields)}"))
-            continue
-        out.append((line, dict(zip(names, fields, strict=True))))
+    try:
+        header = _header(rows, columns, required, problems)
+        if header is None:
+            return []
+        _, names = header
+        for line, fields in rows:
+            if len(fields) != len(names):
+                problems.append(RowProblem(line, f"expected {len(names)} fields, found {len(fields)}"))
+                continue
+            out.append((line, dict(zip(names, fields, strict=True))))
+    except _Unreadable as exc:
+        problems.append(RowProblem(exc.line, exc.message))
+        return []
     if not out and not problems:
         problems.append(RowProblem(None, "the file has a header but no rows"))
     return out
@@ -214,8 +231,8 @@ _SERVER_FIELDS: dict[str, Callable[[str], Any]] = {
     "environment": lambda v: _enum(v, "environment", ENVIRONMENTS),
     "criticality": lambda v: _enum(v, "criticality", CRITICALITIES),
     "role": lambda v: _enum(v, "role", ROLES),
-    "cpu_count": lambda v: _int(v, "cpu_count", 1),
-    "memory_mb": lambda v: _int(v, "memory_mb", 1),
+    "cpu_count": lambda v: _int(v, "cpu_count", 1, 65536),
+    "memory_mb": lambda v: _int(v, "memory_mb", 1, 2**40),
     "disk_gb": lambda v: _float(v, "disk_gb"),
 }
 

@@ -15,13 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from orchestrator.errors import InputError
 
 _RANGE = re.compile(r"\[([0-9a-zA-Z]+):([0-9a-zA-Z]+)(?::(\d+))?\]")
 _SECRET = re.compile(r"pass(word)?|secret|token|vault|private_key_passphrase", re.IGNORECASE)
 _YAML_SUFFIXES = (".yml", ".yaml", ".json")
+MAX_RANGE = 100_000  # hosts one [a:b] range may name
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 HINT = "see https://docs.ansible.com/ansible/latest/inventory_guide/intro_inventory.html for the format"
 
 
@@ -93,8 +95,27 @@ def expand_range(pattern: str) -> list[str]:
     return [name for item in items for name in expand_range(head + item + tail)]
 
 
-def _host_names(pattern: str) -> list[tuple[str, dict[str, Any]]]:
-    """Expanded host names; Ansible's ``name:port`` form sets ansible_port (IPv6 needs brackets)."""
+def range_size(pattern: str) -> int:
+    """How many names ``pattern``'s ranges expand to, without expanding them."""
+    size = 1
+    for found in _RANGE.finditer(pattern):
+        start, end, step = found.group(1), found.group(2), max(1, int(found.group(3) or 1))
+        low, high = (int(start), int(end)) if start.isdigit() and end.isdigit() else (ord(start[0]), ord(end[0]))
+        size *= max(0, (high - low) // step + 1)
+    return size
+
+
+def _host_names(pattern: str, tree: _Tree, line: int | None) -> list[tuple[str, dict[str, Any]]]:
+    """Expanded host names; Ansible's ``name:port`` form sets ansible_port (IPv6 needs brackets).
+
+    A name with control characters, or ranges naming more than MAX_RANGE hosts, is an InputError.
+    """
+    if _CONTROL.search(pattern):
+        raise InputError(f"host name {pattern!r} holds control characters", source=tree.source, line=line,
+                         hint=HINT)
+    if range_size(pattern) > MAX_RANGE:
+        raise InputError(f"host pattern {pattern!r} names {range_size(pattern)} hosts, more than {MAX_RANGE}",
+                         source=tree.source, line=line, hint="split the estate into smaller ranges")
     found = re.fullmatch(r"(\[[^\]]+\]|[^:\[\]]+(?:\[[^\]]+\][^:]*)?):(\d+)", pattern)
     if found and not found.group(1).startswith("["):
         return [(name, {"ansible_port": int(found.group(2))}) for name in expand_range(found.group(1))]
@@ -105,10 +126,11 @@ def load_inventory(path: Path) -> list[InventoryHost]:
     """Every host of the inventory file at ``path`` (YAML or INI), sorted by name."""
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read inventory: {exc.strerror}", source=source,
                          hint="check the path given to -i") from exc
+    text = _decode(raw, source)
     tree = _Tree(source, text)
     if path.suffix.lower() in _YAML_SUFFIXES or _looks_like_yaml(text):
         _load_yaml(text, tree)
@@ -120,6 +142,20 @@ def load_inventory(path: Path) -> list[InventoryHost]:
     return hosts
 
 
+def _decode(raw: bytes, source: str) -> str:
+    """UTF-8 (a BOM is dropped); invalid bytes or NULs are an InputError naming the line."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})", source=source,
+                         line=raw[: exc.start].count(b"\n") + 1,
+                         hint="save the inventory as UTF-8 (e.g. 'iconv -f latin1 -t utf-8')") from exc
+    if "\x00" in text:
+        raise InputError("the file holds NUL bytes: not a text inventory", source=source,
+                         line=text[: text.index("\x00")].count("\n") + 1, hint=HINT)
+    return text
+
+
 def _looks_like_yaml(text: str) -> bool:
     for line in text.splitlines():
         stripped = line.strip()
@@ -128,9 +164,29 @@ def _looks_like_yaml(text: str) -> bool:
     return False
 
 
+class _DuplicateKey(yaml.YAMLError):
+    def __init__(self, key: object, line: int) -> None:
+        super().__init__(f"duplicate key {key!r} (a second definition would silently replace the first)")
+        self.problem, self.problem_mark = str(self), yaml.Mark("", 0, line, 0, "", 0)
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A safe loader that refuses a key defined twice in one mapping (PyYAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, str | int | float | bool) or key is None:
+                if key in seen:
+                    raise _DuplicateKey(key, key_node.start_mark.line)
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def _load_yaml(text: str, tree: _Tree) -> None:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise InputError(f"not valid YAML: {getattr(exc, 'problem', exc)}", source=tree.source,
@@ -138,7 +194,11 @@ def _load_yaml(text: str, tree: _Tree) -> None:
     if not isinstance(data, dict):
         raise InputError("a YAML inventory must be a mapping of group names", source=tree.source, hint=HINT)
     for name, body in data.items():
-        _yaml_group(str(name), body, tree)
+        try:
+            _yaml_group(str(name), body, tree)
+        except RecursionError:
+            raise InputError(f"group {name!r} nests itself (a YAML alias refers to its own group) or nests "
+                             "too deep", source=tree.source, line=tree.line_of(str(name)), hint=HINT) from None
         if name != "all":
             tree.group("all").children.append(str(name))
 
@@ -161,7 +221,7 @@ def _yaml_group(name: str, body: Any, tree: _Tree) -> None:
     group = tree.group(name)
     group.vars.update(_mapping(body.get("vars"), f"vars of group {name!r}", tree, "vars"))
     for host, host_vars in _mapping(body.get("hosts"), f"hosts of group {name!r}", tree, "hosts").items():
-        for expanded, implied in _host_names(host):
+        for expanded, implied in _host_names(host, tree, tree.line_of(host)):
             entry = group.hosts.setdefault(expanded, {})
             entry.update(implied)
             entry.update(_mapping(host_vars, f"host {host!r}", tree, host))
@@ -214,7 +274,7 @@ def _ini_line(line: str, section: str, kind: str, tree: _Tree, number: int) -> N
             raise InputError(f"expected key=value after host {words[0]!r}, got {word!r}",
                              source=tree.source, line=number, hint=HINT)
         host_vars[key] = _ini_value(value)
-    for host, implied in _host_names(words[0]):
+    for host, implied in _host_names(words[0], tree, number):
         entry = group.hosts.setdefault(host, {})
         entry.update(implied)
         entry.update(host_vars)
@@ -279,6 +339,9 @@ def _host(name: str, merged: dict[str, Any], groups: tuple[str, ...], base: Path
         port = int(merged.get("ansible_port", merged.get("ansible_ssh_port", 22)))
     except (TypeError, ValueError) as exc:
         raise InputError(f"host {name!r}: ansible_port is not a number", source=source, hint=HINT) from exc
+    if not 1 <= port <= 65535:
+        raise InputError(f"host {name!r}: ansible_port {port} is not a TCP port (1-65535)", source=source,
+                         hint=HINT)
     user = merged.get("ansible_user", merged.get("ansible_ssh_user"))
     key = merged.get("ansible_ssh_private_key_file", merged.get("ansible_private_key_file"))
     ssh_args = f"{merged.get('ansible_ssh_common_args', '')} {merged.get('ansible_ssh_extra_args', '')}"
@@ -305,8 +368,15 @@ def _credentials(raw: Any, base: Path, host: str, source: str) -> tuple[Inventor
             raise InputError(f"host {host!r}: unknown pindah_credentials keys {sorted(unknown)}", source=source,
                              hint="keys: user, key_file, agent, password_env (a variable NAME, never a password)")
         key = item.get("key_file")
-        found.append(InventoryCredential(user=item.get("user"), key_file=_path(key, base) if key else None,
-                                         agent=bool(item.get("agent", False)), password_env=item.get("password_env")))
+        try:
+            found.append(InventoryCredential(user=item.get("user"), key_file=_path(key, base) if key else None,
+                                             agent=bool(item.get("agent", False)),
+                                             password_env=item.get("password_env")))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise InputError(f"host {host!r}: pindah_credentials {'.'.join(map(str, first['loc']))}: {first['msg']}",
+                             source=source, hint="user, key_file and password_env are strings, agent a boolean"
+                             ) from None
     return tuple(found)
 
 
