@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import paramiko
+from paramiko.buffered_pipe import PipeTimeout
 
 from discovery.errors import (
     AuthFailed,
@@ -322,7 +323,7 @@ class ParamikoTransport:
             raise error from exc
         return client
 
-    def _classify(self, exc: Exception) -> DiscoveryError:
+    def _classify(self, exc: Exception, during: str = "handshake") -> DiscoveryError:
         name = self.target.name
         if self._expired.is_set():
             return ConnectTimeout(f"host deadline of {self.options.deadline:g}s passed", host=name)
@@ -332,9 +333,17 @@ class ParamikoTransport:
                                    f"{self.known.path} has {exc.expected_key.fingerprint}", host=name)
         if isinstance(exc, paramiko.AuthenticationException):
             return AuthFailed(f"authentication failed for user {self.target.user or '(default)'}", host=name)
-        text = str(exc).lower()
-        if isinstance(exc, TimeoutError | socket.timeout) or "banner" in text or "no existing session" in text:
+        text, cause = str(exc).lower(), _root_cause(exc)
+        if "banner" in text and not isinstance(cause, TimeoutError | socket.timeout):
+            # EOF or reset before/within the banner: not an SSH server, or sshd dropped us (MaxStartups)
+            return DiscoveryError(f"the server closed the connection before the SSH banner "
+                                  f"({type(cause).__name__}{': ' + str(cause) if str(cause) else ''}): not an "
+                                  "SSH server, or sshd dropped the connection (MaxStartups)", host=name)
+        if isinstance(exc, TimeoutError | socket.timeout | PipeTimeout) or "banner" in text \
+                or "no existing session" in text:
             # paramiko's negotiation timeout returns silently and auth then finds "No existing session"
+            if during == "command":
+                return ConnectTimeout(f"the command sent nothing for {self.options.timeout:g}s", host=name)
             return ConnectTimeout(f"SSH handshake did not complete within {self.options.timeout:g}s",
                                   host=name)
         if isinstance(exc, paramiko.SSHException | OSError | EOFError):
@@ -342,17 +351,32 @@ class ParamikoTransport:
         return DiscoveryError(f"SSH session failed: {type(exc).__name__}: {exc}", host=name)
 
     def run(self, command: str) -> CommandResult:
-        """Run one command; stdout/stderr decoded leniently. Timeouts map to ConnectTimeout."""
+        """Run one command; stdout/stderr decoded leniently. Timeouts map to ConnectTimeout.
+
+        Both streams are read at once: SSH flow control shares one window between them, so reading stdout
+        to its end before stderr would stall forever on a command writing megabytes to stderr first. A
+        channel that closes without an exit status (connection dropped mid-command) is a protocol failure.
+        """
         try:
             _, out, err = self._client.exec_command(command, timeout=self.options.timeout)
             out.channel.shutdown_write()
+            errors: list[Exception] = []
+            stderr_bytes: list[bytes] = []
+            reader = threading.Thread(target=_drain, args=(err, stderr_bytes, errors), daemon=True)
+            reader.start()
             stdout = out.read().decode("utf-8", "replace")
-            stderr = err.read().decode("utf-8", "replace")
+            reader.join()
+            if errors:
+                raise errors[0]
+            stderr = b"".join(stderr_bytes).decode("utf-8", "replace")
             status = out.channel.recv_exit_status()
         except Exception as exc:
-            raise self._classify(exc) from exc
+            raise self._classify(exc, during="command") from exc
         if self._expired.is_set():
             raise ConnectTimeout(f"host deadline of {self.options.deadline:g}s passed", host=self.target.name)
+        if status == -1:
+            raise DiscoveryError("the connection closed before the command finished (no exit status; "
+                                 f"{len(stdout)} bytes of output so far)", host=self.target.name)
         return CommandResult(status, stdout, stderr)
 
     @property
@@ -373,6 +397,22 @@ class ParamikoTransport:
             self._jump.close()
         if self._sock is not None:
             self._sock.close()
+
+
+def _drain(stream: Any, sink: list[bytes], errors: list[Exception]) -> None:
+    try:
+        sink.append(stream.read())
+    except Exception as exc:  # handed to the reading thread, which classifies it
+        errors.append(exc)
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost exception paramiko wrapped (it re-raises socket errors as SSHException)."""
+    seen = {id(exc)}
+    while exc.__context__ is not None and id(exc.__context__) not in seen:
+        exc = exc.__context__
+        seen.add(id(exc))
+    return exc
 
 
 def check(result: CommandResult, command: str, host: str) -> CommandResult:
