@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job against the built-in lab estate:
-# lab up -> import -> discover -> plan -> run wave 1 -> report. Safe to run again.
+# lab up -> import -> discover -> plan -> approve -> run wave 1 -> report. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -32,6 +32,9 @@ plan_id="demo-$(date -u +%Y%m%d-%H%M%S)"
 step "plan $plan_id"
 "$PINDAH" plan create --id "$plan_id"
 "$PINDAH" plan show "$plan_id"
+
+step "approve $plan_id (four eyes: the migration lead, not the plan's author)"
+PINDAH_USER=${PINDAH_DEMO_APPROVER:-migration-lead} "$PINDAH" plan approve "$plan_id"
 
 step "run wave 1 of $plan_id"
 rc=0
