@@ -169,6 +169,19 @@ class RunRecord:
 
 
 @dataclass(frozen=True)
+class ServerChange:
+    """One server's new row in a run and the event that records why; written in one transaction."""
+
+    server: str
+    state: str
+    phase: str | None
+    error: str | None
+    data: dict[str, Any]
+    kind: str
+    event: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class RunServer:
     run_id: int
     plan_id: str
@@ -344,6 +357,44 @@ class Store:
                     "UPDATE run_servers SET state = ?, phase = ?, error = ?, data = ?, updated_at = ? "
                     "WHERE run_id = ? AND server = ?",
                     (state, phase, error, json.dumps(data, sort_keys=True), now_iso(), run_id, server))
+
+    def apply_changes(self, run_id: int, changes: Sequence[ServerChange]) -> None:
+        """Write several servers' new state and their events in one transaction (all or nothing)."""
+        stamp = now_iso()
+        with self.transaction() as conn:
+            conn.executemany(
+                "UPDATE run_servers SET state = ?, phase = ?, error = ?, data = ?, updated_at = ? "
+                "WHERE run_id = ? AND server = ?",
+                [(c.state, c.phase, c.error, json.dumps(c.data, sort_keys=True, default=str), stamp, run_id,
+                  c.server) for c in changes])
+            conn.executemany(
+                "INSERT INTO events (run_id, server, phase, created_at, kind, data) VALUES (?, ?, ?, ?, ?, ?)",
+                [(run_id, c.server, c.phase, stamp, c.kind, json.dumps(c.event, sort_keys=True, default=str))
+                 for c in changes])
+
+    def add_events(self, run_id: int, rows: Sequence[tuple[str | None, str | None, str, dict[str, Any]]]) -> None:
+        """Store several already-redacted events ``(server, phase, kind, data)`` in one transaction."""
+        if not rows:
+            return
+        stamp = now_iso()
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO events (run_id, server, phase, created_at, kind, data) VALUES (?, ?, ?, ?, ?, ?)",
+                [(run_id, server, phase, stamp, kind, json.dumps(data, sort_keys=True, default=str))
+                 for server, phase, kind, data in rows])
+
+    def set_run_status(self, run_id: int, status: str, *, finished: bool) -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE runs SET status = ?, finished_at = ? WHERE id = ?",
+                         (status, now_iso() if finished else None, run_id))
+
+    def run_rows(self, run_id: int) -> list[RunServer]:
+        """Every server of one run, in the order the run was created with."""
+        rows = self._conn.execute(
+            "SELECT rs.run_id, r.plan_id, r.wave, rs.server, rs.state, rs.phase, rs.data, rs.error, rs.updated_at "
+            "FROM run_servers rs JOIN runs r ON r.id = rs.run_id WHERE rs.run_id = ? ORDER BY rs.rowid",
+            (run_id,)).fetchall()
+        return [RunServer(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8]) for r in rows]
 
     def runs(self, plan_id: str | None = None) -> list[RunRecord]:
         sql = "SELECT id, plan_id, wave, started_at, finished_at, status FROM runs"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import sys
+import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +40,7 @@ class HostOutcome:
     ok: bool
     error: str | None = None
     outputs: Mapping[str, Any] = field(default_factory=dict)
+    transient: bool = False  # unreachable, or the ansible process died: worth another attempt
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,7 @@ class _Collector:
         self.secrets = secrets
         self.sink = sink
         self.errors: dict[str, str] = {}
+        self.unreachable: set[str] = set()
         self.outputs: dict[str, dict[str, Any]] = {}
         self.stats: dict[str, Any] = {}
         self.lines: list[str] = []
@@ -77,6 +83,8 @@ class _Collector:
         if record["event"] in ("runner_on_failed", "runner_item_on_failed", "runner_on_unreachable") and server \
                 and not data.get("ignore_errors"):
             self.errors.setdefault(server, f"{record.get('task')}: {redact(error_text(res), self.secrets)}")
+            if record["event"] == "runner_on_unreachable" and self.errors[server].startswith(f"{record.get('task')}:"):
+                self.unreachable.add(server)
         if record["event"] == "runner_on_ok" and server:
             facts = res.get("ansible_facts") or {}
             for key, value in facts.items():
@@ -89,15 +97,51 @@ class _Collector:
 
     def outcome(self, server: str, rc: int | None) -> HostOutcome:
         if server in self.errors:
-            return HostOutcome(ok=False, error=self.errors[server])
+            return HostOutcome(ok=False, error=self.errors[server], transient=server in self.unreachable)
         seen = {key: {server_of(h) for h in self.stats.get(key, {})}
                 for key in ("ok", "changed", "failures", "dark", "skipped")}
         if server in seen["failures"] | seen["dark"]:
-            return HostOutcome(ok=False, error=f"playbook reported a failure for this server (rc={rc})")
+            return HostOutcome(ok=False, error=f"playbook reported a failure for this server (rc={rc})",
+                               transient=server in seen["dark"] and server not in seen["failures"])
         if server in set().union(*seen.values()):
             return HostOutcome(ok=True, outputs=self.outputs.get(server, {}))
+        if died(rc) and not self.stats:
+            return HostOutcome(ok=False, error=f"the ansible process died (rc={rc}) before a result for this "
+                               "server", transient=True)
         why = tail(redact("\n".join(self.lines), self.secrets), 400).strip()
         return HostOutcome(ok=False, error=f"playbook ended rc={rc} without a result for this server: {why}")
+
+
+def died(rc: int | None) -> bool:
+    """An exit code that means the ansible process was killed (by a signal) rather than finishing."""
+    return rc is None or rc < 0 or rc >= 128
+
+
+def orphans(workdir: Path) -> list[int]:
+    """Processes (left by a killed pindah) still working in ``workdir``: their command line names it."""
+    needle = str(workdir).encode()
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if needle in cmdline and int(proc.name) != os.getpid():
+            found.append(int(proc.name))
+    return sorted(found)
+
+
+def reap_orphans(workdir: Path, grace: float = 5.0) -> list[int]:
+    """Stop what a killed run left running in ``workdir`` (TERM, then KILL) before a resume runs anything."""
+    found = orphans(workdir)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in found:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in found):
+            time.sleep(0.05)
+    return found
 
 
 class AnsibleRunnerPlaybooks:
@@ -118,7 +162,8 @@ class AnsibleRunnerPlaybooks:
             private_data_dir=str(pdd), project_dir=str(self.playbooks), playbook=request.phase.playbook,
             inventory=_inventory(request), envvars=_env(request, pdd), extravars=dict(request.extravars),
             forks=request.forks, event_handler=collector, quiet=True, suppress_env_files=True,
-            suppress_output_file=True, ident=request.phase.value, artifact_dir=str(artifacts),
+            suppress_output_file=True, ident=f"{request.phase.value}-{uuid.uuid4().hex[:8]}",
+            artifact_dir=str(artifacts),
             status_handler=lambda status, runner_config: _scrub(artifacts),
         )
         _scrub(artifacts)

@@ -143,7 +143,7 @@ def test_events_are_redacted_before_storage(store: Store, tmp_path: Path) -> Non
     assert SECRET not in stored
     assert "********" in stored
     kinds = [e["kind"] for e in store.events(server="a")]
-    assert kinds == ["state", "runner_on_ok", "state"]
+    assert kinds == ["state", "phase_started", "runner_on_ok", "state"]
     assert Path(store.path).read_bytes().find(SECRET.encode()) == -1
 
 
