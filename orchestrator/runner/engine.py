@@ -64,6 +64,7 @@ class WaveRequest:
     pause_before_cutover: bool = False
     approve_cutover: bool = False
     resume_run: int | None = None  # continue this run instead of creating one
+    meta: Mapping[str, Any] = field(default_factory=dict)  # what a resume needs to know (the inventory path)
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ class WaveEngine:
             names = [s.name for s in request.specs]
             run_id = self.store.create_run(request.plan_id, request.wave, names, ServerState.PENDING)
             wave = _Wave(self.store, run_id, request, {n: ServerState.PENDING for n in names})
+            self.store.add_event(run_id, None, None, "started", dict(request.meta))
         else:
             run_id = request.resume_run
             rows = self.store.run_rows(run_id)

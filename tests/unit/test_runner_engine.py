@@ -10,6 +10,7 @@ import pytest
 
 from orchestrator.runner.engine import WaveEngine, WaveRequest
 from orchestrator.runner.playbook import EventSink, HostOutcome, PhaseRequest, PhaseResult
+from orchestrator.runner.schedule import FailureBudget, Limits, Placement
 from orchestrator.runner.states import Phase, ServerState
 from orchestrator.runner.targets import MigrationSpec, ServiceSpec, SshEndpoint
 from orchestrator.store import Store
@@ -169,3 +170,127 @@ def test_interrupt_keeps_states_for_resume(store: Store, tmp_path: Path) -> None
     rows = store.run_servers()
     assert {(r.state, r.phase) for r in rows} == {("provisioning", "provision")}
     assert store.runs()[0].status == "interrupted" and store.runs()[0].finished_at
+
+
+@dataclass
+class Behaving:
+    """A fake PlaybookRunner deciding per (phase, server); records every call with its resume flags."""
+
+    fail: dict[tuple[Phase, str], HostOutcome] = field(default_factory=dict)
+    stop_at: Phase | None = None  # raise KeyboardInterrupt when this phase is asked for (a kill)
+    calls: list[tuple[Phase, tuple[str, ...], dict[str, bool]]] = field(default_factory=list)
+
+    def run_phase(self, request: PhaseRequest, on_event: EventSink) -> PhaseResult:
+        if request.phase is self.stop_at:
+            self.stop_at = None
+            raise KeyboardInterrupt
+        resume = {s: bool(request.hostvars[s]["pindah_resume"]) for s in request.servers}
+        self.calls.append((request.phase, request.servers, resume))
+        out = {}
+        for server in request.servers:
+            failure = self.fail.get((request.phase, server))
+            if failure is not None and failure.transient:
+                self.fail.pop((request.phase, server))  # transient: the next attempt works
+            out[server] = failure or (provision_ok(server)[server] if request.phase is Phase.PROVISION else ok())
+        return PhaseResult(out)
+
+    def phases_of(self, server: str) -> list[str]:
+        return [p.value for p, servers, _ in self.calls if server in servers]
+
+
+def test_resume_continues_the_run_without_repeating_completed_phases(store: Store, tmp_path: Path) -> None:
+    runner = Behaving(stop_at=Phase.CUTOVER)
+    with pytest.raises(KeyboardInterrupt):
+        WaveEngine(store, runner).run(request(tmp_path, "a", "bb"))
+    assert store.runs()[0].status == "interrupted"
+    assert {r.state for r in store.run_servers()} == {"cutting_over"}
+    result = WaveEngine(store, runner).run(replace(request(tmp_path, "a", "bb"), resume_run=1))
+    assert result.status == "done" and result.states == {"a": ServerState.DONE, "bb": ServerState.DONE}
+    assert runner.phases_of("a") == ["precheck", "backup", "provision", "replicate", "cutover", "validate",
+                                     "finalize"]
+    assert len(store.runs()) == 1 and store.runs()[0].status == "done"
+
+
+def test_an_interrupted_phase_is_rerun_with_pindah_resume(store: Store, tmp_path: Path) -> None:
+    class DiesInCutover(Behaving):
+        def run_phase(self, request: PhaseRequest, on_event: EventSink) -> PhaseResult:
+            if request.phase is Phase.CUTOVER and not any(p is Phase.CUTOVER for p, _, _ in self.calls):
+                self.calls.append((request.phase, request.servers, {}))
+                raise KeyboardInterrupt  # killed while the cutover playbook ran
+            return super().run_phase(request, on_event)
+
+    runner = DiesInCutover()
+    with pytest.raises(KeyboardInterrupt):
+        WaveEngine(store, runner).run(request(tmp_path, "a"))
+    row = store.run_servers()[0]
+    assert row.data["phases"]["cutover"]["attempts"] == 1 and "ended" not in row.data["phases"]["cutover"]
+    WaveEngine(store, runner).run(replace(request(tmp_path, "a"), resume_run=1))
+    cutovers = [r for p, _, r in runner.calls if p is Phase.CUTOVER]
+    assert cutovers[1] == {"a": True}  # the playbook is told to check whether it already switched
+    validate = [r for p, _, r in runner.calls if p is Phase.VALIDATE]
+    assert validate == [{"a": False}]
+
+
+def test_transient_failures_are_retried_with_back_off(store: Store, tmp_path: Path) -> None:
+    slept: list[float] = []
+    unreachable = HostOutcome(ok=False, error="ssh: unreachable", transient=True)
+    runner = Behaving(fail={(Phase.BACKUP, "a"): unreachable})
+    engine = WaveEngine(store, runner, sleep=slept.append)
+    result = engine.run(replace(request(tmp_path, "a", "bb"), retry_delay=3.0))
+    assert result.status == "done"
+    assert runner.phases_of("a").count("backup") == 2 and runner.phases_of("bb").count("backup") == 1
+    assert slept == [3.0]
+    retry = [e for e in store.events(server="a") if e["kind"] == "retry"]
+    assert retry[0]["data"]["attempt"] == 2 and "unreachable" in retry[0]["data"]["error"]
+
+
+def test_transient_failures_beyond_the_retries_fail_the_server(store: Store, tmp_path: Path) -> None:
+    class AlwaysDark(Behaving):
+        def run_phase(self, request: PhaseRequest, on_event: EventSink) -> PhaseResult:
+            self.calls.append((request.phase, request.servers, {}))
+            return PhaseResult({s: HostOutcome(ok=False, error="unreachable", transient=True)
+                                for s in request.servers})
+
+    slept: list[float] = []
+    runner = AlwaysDark()
+    result = WaveEngine(store, runner, sleep=slept.append).run(replace(request(tmp_path, "a"), retries=2))
+    assert result.states == {"a": ServerState.FAILED} and slept == [2.0, 4.0]
+    assert store.run_servers()[0].data["phases"]["precheck"]["attempts"] == 3
+
+
+def test_pause_before_cutover_then_approve(store: Store, tmp_path: Path) -> None:
+    runner = Behaving()
+    paused = WaveEngine(store, runner).run(replace(request(tmp_path, "a"), pause_before_cutover=True))
+    assert paused.status == "paused" and paused.states == {"a": ServerState.AWAITING_CUTOVER}
+    assert "cutover" not in runner.phases_of("a")
+    again = WaveEngine(store, runner).run(replace(request(tmp_path, "a"), pause_before_cutover=True,
+                                                  resume_run=1))
+    assert again.status == "paused" and "cutover" not in runner.phases_of("a")
+    done = WaveEngine(store, runner).run(replace(request(tmp_path, "a"), pause_before_cutover=True,
+                                                 approve_cutover=True, resume_run=1))
+    assert done.status == "done" and runner.phases_of("a")[-3:] == ["cutover", "validate", "finalize"]
+
+
+def test_failure_budget_stops_new_servers_and_dependents_are_blocked(store: Store, tmp_path: Path) -> None:
+    runner = Behaving(fail={(Phase.PROVISION, "a"): HostOutcome(ok=False, error="quota")})
+    placement = Placement(sites={}, zones={}, depends_on={"ccc": frozenset({"a"})})
+    req = replace(request(tmp_path, "a", "bb", "ccc", "dddd"), placement=placement,
+                  limits=Limits(max_parallel=1, failure_budget=FailureBudget(count=0)))
+    result = WaveEngine(store, runner).run(req)
+    assert result.states["a"] is ServerState.ROLLED_BACK
+    assert result.states["ccc"] is ServerState.BLOCKED  # its dependency a failed
+    assert result.states["bb"] is ServerState.PENDING and result.states["dddd"] is ServerState.PENDING
+    assert result.status == "halted"
+    kinds = [e["kind"] for e in store.events(run_id=1) if e["server"] is None]
+    assert "budget_exceeded" in kinds
+    assert runner.phases_of("bb") == [] and runner.phases_of("ccc") == []
+
+
+def test_max_parallel_runs_cohorts(store: Store, tmp_path: Path) -> None:
+    runner = Behaving()
+    req = replace(request(tmp_path, "a", "bb", "ccc"), limits=Limits(max_parallel=2))
+    assert WaveEngine(store, runner).run(req).status == "done"
+    prechecks = [servers for p, servers, _ in runner.calls if p is Phase.PRECHECK]
+    assert prechecks == [("a", "bb"), ("ccc",)]
+    row = {r.server: r for r in store.run_servers()}
+    assert row["ccc"].data["phases"]["precheck"]["started"] >= row["bb"].data["phases"]["finalize"]["ended"]
