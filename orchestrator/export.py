@@ -18,8 +18,9 @@ from orchestrator.plan import Plan, load_plan
 from orchestrator.store import Store
 from orchestrator.workspace import Workspace
 
-CSV_COLUMNS = ("server", "wave", "application", "environment", "site", "role", "address", "strategy", "flavor",
-               "monthly_cost", "currency", "disk_gb", "sizing_confidence", "reason")
+CSV_COLUMNS = ("server", "wave", "wave_start", "wave_end", "application", "environment", "site", "role", "address",
+               "strategy", "flavor", "vcpu", "memory_gb", "zone", "monthly_cost", "currency", "disk_gb", "data_gb",
+               "sizing_confidence", "reason")
 _GROUP_CHARS = re.compile(r"[^A-Za-z0-9_]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -98,9 +99,12 @@ def plan_csv(plan: Plan) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
+    waves = {w.index: w for w in plan.waves}
     for s in sorted(plan.servers, key=lambda s: (s.wave, s.name)):
-        row = (s.name, s.wave, s.application, s.environment, s.site, s.role, s.address, s.strategy, s.flavor,
-               s.monthly_cost, plan.currency if s.monthly_cost is not None else None, s.disk_gb,
+        wave = waves.get(s.wave)
+        row = (s.name, s.wave, wave.start if wave else None, wave.end if wave else None, s.application,
+               s.environment, s.site, s.role, s.address, s.strategy, s.flavor, s.vcpu, s.memory_gb, s.zone,
+               s.monthly_cost, plan.currency if s.monthly_cost is not None else None, s.disk_gb, s.data_gb,
                s.sizing_confidence, s.reason)
         writer.writerow([_cell(v) for v in row])
     return buffer.getvalue()

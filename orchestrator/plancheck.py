@@ -17,6 +17,7 @@ from orchestrator.approval import plan_state
 from orchestrator.errors import PlanError
 from orchestrator.plan import Plan, load_plan
 from orchestrator.planner import PlannerInputs, build_inputs
+from orchestrator.planner.calendar import MBIT_PER_GB
 from orchestrator.planner.inputs import EdgeInput, ServerInput
 from orchestrator.store import Store
 from orchestrator.workspace import Workspace
@@ -121,6 +122,10 @@ def size_findings(plan: Plan, current: dict[str, ServerInput]) -> list[Finding]:
         if now is not None and _changed(planned.disk_gb, now.disk_gb):
             out.append(Finding(kind="size", severity="info", subject=planned.name, wave=planned.wave,
                                message=f"{planned.name}: disk {planned.disk_gb:g} GB -> {now.disk_gb:g} GB"))
+        if now is not None and _changed(planned.data_gb, now.data_gb):
+            out.append(Finding(kind="size", severity="info", subject=planned.name, wave=planned.wave,
+                               message=f"{planned.name}: data {planned.data_gb:g} GB -> {now.data_gb:g} GB"))
+    out += replication_findings(plan, current)
     limit = plan.rules.max_wave_storage_gb if plan.rules else None
     if not limit:
         return out
@@ -133,6 +138,29 @@ def size_findings(plan: Plan, current: dict[str, ServerInput]) -> list[Finding]:
             out.append(Finding(kind="capacity", severity="drift", subject=f"wave {wave.index}", wave=wave.index,
                                message=f"wave {wave.index} now holds {after:g} GB of disk, over the "
                                        f"{limit:g} GB limit it was planned under ({before:g} GB then)"))
+    return out
+
+
+def replication_findings(plan: Plan, current: dict[str, ServerInput]) -> list[Finding]:
+    """Waves whose data at a site no longer replicates within the wave's window at the site's bandwidth."""
+    servers = {s.name: s for s in plan.servers}
+    out: list[Finding] = []
+    for wave in plan.waves:
+        if not wave.window_hours:
+            continue
+        for site in wave.replication_by_site:
+            if not site.mbps:
+                continue
+            gb = sum((current[n].data_gb if n in current and current[n].data_gb is not None
+                      else servers[n].data_gb) or 0.0
+                     for n in wave.servers if (servers[n].site or "(no site)") == site.site)
+            hours = gb * MBIT_PER_GB / site.mbps / 3600
+            if hours > wave.window_hours >= (site.hours or 0.0):
+                out.append(Finding(kind="capacity", severity="drift", subject=f"wave {wave.index}",
+                                   wave=wave.index,
+                                   message=f"wave {wave.index}: site {site.site} now has {gb:g} GB to replicate, "
+                                           f"{hours:.1f} h at {site.mbps:g} Mbit/s, over the wave's "
+                                           f"{wave.window_hours:g} h window ({site.data_gb:g} GB when planned)"))
     return out
 
 

@@ -135,3 +135,25 @@ def test_cli_exit_codes_json_and_junit(ws: Workspace, tmp_path: Path) -> None:
     missing = subprocess.run([sys.executable, "-c", "from orchestrator.cli import main; main()", "-w", str(ws.root), "plan", "check", "nope"],
                              capture_output=True, text=True, check=False)
     assert missing.returncode == 1 and "no plan 'nope'" in missing.stderr
+
+
+def test_data_growth_past_the_replication_window_drifts() -> None:
+    from orchestrator.plan import Application, Plan, PlannedServer, SiteReplication, Wave
+    from orchestrator.plancheck import replication_findings
+    from orchestrator.planner.inputs import ServerInput
+
+    # 100 Mbit/s for 24 h moves 1080 GB: 900 GB fits, 1200 GB does not
+    servers = (PlannedServer(name="x", application="a", wave=1, reason="r", site="bdg", data_gb=600),
+               PlannedServer(name="y", application="a", wave=1, reason="r", site="bdg", data_gb=300))
+    wave = Wave(index=1, servers=("x", "y"), applications=("a",), window_hours=24,
+                replication_by_site=(SiteReplication(site="bdg", data_gb=900, mbps=100, hours=20),))
+    plan = Plan(id="q", created_at="t", input_digest="d", max_wave_servers=5, waves=(wave,), oversized=(),
+                applications=(Application(name="a", servers=("x", "y"), wave=1, source="imported", reason="r"),),
+                servers=servers, dependencies=(), cross_wave_weight=0.0)
+    same = {"x": ServerInput(name="x", data_gb=600), "y": ServerInput(name="y", data_gb=300)}
+    assert replication_findings(plan, same) == []
+    grown = {**same, "x": ServerInput(name="x", data_gb=900)}
+    [finding] = replication_findings(plan, grown)
+    assert (finding.kind, finding.severity, finding.subject) == ("capacity", "drift", "wave 1")
+    assert "site bdg now has 1200 GB to replicate, 26.7 h at 100 Mbit/s, over the wave's 24 h window" in \
+        finding.message
