@@ -35,7 +35,9 @@ def create(
     if plan.oversized:
         out.print(f"[yellow]oversized (own wave):[/] {escape(', '.join(plan.oversized))}")
     if plan.monthly_cost is not None:
-        out.print(f"as-is cost: {plan.monthly_cost:,.0f} {escape(plan.currency or '')}/month")
+        out.print(f"cost: {plan.monthly_cost:,.0f} {escape(plan.currency or '')}/month once every wave has moved")
+    if plan.waves and plan.waves[-1].end:
+        out.print(f"dates: {plan.waves[0].start} to {plan.waves[-1].end}")
     out.print(f"wrote {escape(str(created.yaml_path))} and {escape(str(created.markdown_path))}")
 
 
@@ -45,7 +47,8 @@ def _render(plan: Plan) -> None:
     apps = {a.name: a for a in plan.applications}
     servers = {s.name: s for s in plan.servers}
     for wave in plan.waves:
-        table = Table(title=f"wave {wave.index}: {len(wave.servers)} server(s)", title_justify="left")
+        dates = f", {wave.start} to {wave.end}" if wave.start else ""
+        table = Table(title=f"wave {wave.index}: {len(wave.servers)} server(s){dates}", title_justify="left")
         for column in ("server", "address", "application", "role", "strategy"):
             table.add_column(column)
         for name in wave.servers:
@@ -54,6 +57,12 @@ def _render(plan: Plan) -> None:
                           escape(server.role or ""), escape(server.strategy))
         out.print(table)
         out.print(f"  why: {escape(wave.reason)}")
+        if wave.replication_hours is not None:
+            window = f" of a {wave.window_hours:g} h window" if wave.window_hours is not None else ""
+            out.print(f"  replication: {wave.data_gb or 0:,.0f} GB in {wave.replication_hours:g} h{window}")
+        for use in wave.zone_use:
+            out.print(f"  zone {escape(use.zone)} ({escape(use.period)}): {use.servers} servers, {use.vcpu} vCPU, "
+                      f"{use.memory_gb:g} GB memory")
         for app in wave.applications:
             out.print(f"  - {escape(app)}: {escape(apps[app].reason)}")
     if plan.oversized:

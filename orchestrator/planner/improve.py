@@ -81,8 +81,9 @@ class _Search:
         source.size -= unit.size
         source.storage -= unit.storage
         source.envs[unit.env] -= 1
-        add_load(self.p, self.a.zone_used, unit, source, -1.0)
-        add_load(self.p, self.a.zone_used, unit, target, 1.0)
+        if self.resources:
+            add_load(self.p, self.a.zone_used, unit, source, -1.0)
+            add_load(self.p, self.a.zone_used, unit, target, 1.0)
         target.members.append(unit.name)
         target.size += unit.size
         target.storage += unit.storage
@@ -339,6 +340,12 @@ def improve(problem: Problem, assignment: Assignment, *, kicks: bool = True) -> 
         else:
             _restore(assignment, state)
             search.recount()
+    if not search.resources:  # the loads were not kept up to date during the search: count them once
+        for box in assignment.waves:
+            box.site_data.clear()
+            for name in box.members:
+                for site, gb in problem.units[name].site_data.items():
+                    box.site_data[site] += gb
     moves = {name: [f"moved from wave {wave} to wave {assignment.wave_of[name]} by the improvement pass (moves, "
                     f"swaps and exchanges between waves; the weight between waves fell from {before:g} to "
                     f"{best:g} overall)"] for name, wave in sorted(start.items()) if assignment.wave_of[name] != wave}

@@ -54,6 +54,7 @@ def render_plan_markdown(plan: Plan) -> str:
     lines += md_table(["wave", "servers", "limit", "applications", "storage GB", "why"],
                       [(w.index, len(w.servers), w.max_servers or "", ", ".join(w.applications),
                         _gb(storage[w.index]), w.reason) for w in plan.waves])
+    lines += _schedule(plan)
     apps = {a.name: a for a in plan.applications}
     for wave in plan.waves:
         lines += ["", f"### Wave {wave.index}", ""]
@@ -80,6 +81,23 @@ def render_plan_markdown(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _schedule(plan: Plan) -> list[str]:
+    """Dates, replication time against the window, and zone use per wave, when the plan has them."""
+    if not any(w.start or w.replication_hours is not None or w.zone_use for w in plan.waves):
+        return []
+    lines = ["", "### Dates, replication and zones", ""]
+
+    def hours(value: float | None) -> str:
+        return "" if value is None else f"{value:,.1f}"
+
+    lines += md_table(["wave", "start", "end", "data GB", "replication h", "window h", "zones"],
+                      [(w.index, w.start or "", w.end or "", _gb(w.data_gb or 0.0), hours(w.replication_hours),
+                        hours(w.window_hours),
+                        "; ".join(f"{z.zone} ({z.period}): {z.servers} servers, {z.vcpu} vCPU, {z.memory_gb:g} GB"
+                                  for z in w.zone_use)) for w in plan.waves])
+    return lines
+
+
 def _servers(plan: Plan) -> list[str]:
     return ["", "## Servers", "", *md_table(
         ["server", "address", "application", "wave", "strategy", "why"],
@@ -91,11 +109,15 @@ def _costs(plan: Plan) -> list[str]:
     if plan.currency is None:
         return []
     lines = ["", "## Sizing and cost", "",
-             f"- total: {plan.monthly_cost or 0:,.0f} {md_cell(plan.currency)}/month (as-is sizing)", ""]
+             f"- total: {plan.monthly_cost or 0:,.0f} {md_cell(plan.currency)}/month once every wave has moved", ""]
+    if plan.monthly_cost_by_month:
+        lines += [*md_table(["month", f"{plan.currency}/month run-rate"],
+                            [(m, f"{c:,.0f}") for m, c in plan.monthly_cost_by_month]), ""]
     lines += md_table(["wave", f"{plan.currency}/month"], [(w.index, f"{w.monthly_cost or 0:,.0f}")
                                                            for w in plan.waves])
     lines += [""]
-    lines += md_table(["server", "flavor", f"{plan.currency}/month", "confidence", "strategy", "evidence"],
+    lines += md_table(["server", "flavor", f"{plan.currency}/month", "sizing", "confidence", "strategy", "evidence"],
                       [(s.name, s.flavor or "none fits", f"{s.monthly_cost:,.0f}" if s.monthly_cost is not None
-                        else "", f"{s.sizing_confidence}/5", s.strategy, s.strategy_reason) for s in plan.servers])
+                        else "", s.sizing_method or "", f"{s.sizing_confidence}/5", s.strategy, s.strategy_reason)
+                       for s in plan.servers])
     return lines

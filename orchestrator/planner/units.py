@@ -207,8 +207,9 @@ def _resources(units: dict[str, Unit], groups: list[Group], inputs: PlannerInput
     """Each unit's data per site, target size per zone and the freezes that cover it."""
     by_name = {s.name: s for s in inputs.servers}
     app_of = {s: g.name for g in groups for s in g.servers}
+    members = {g.name: g.servers for g in groups}
     for unit in units.values():
-        servers = [by_name[s] for g in groups if g.name in unit.apps for s in g.servers]
+        servers = [by_name[s] for a in unit.apps for s in members[a]]
         for server in servers:
             site = site_of(server)
             unit.site_data[site] = unit.site_data.get(site, 0.0) + server_data(server)

@@ -154,3 +154,33 @@ def test_a_schema_1_plan_still_loads(tmp_path: Path) -> None:
     with pytest.raises(PlanError, match="schema_version: 9") as info:
         load_plan(tmp_path, "new")
     assert "upgrade pindah" in (info.value.hint or "")
+
+
+def test_dates_replication_and_run_rate_reach_markdown_and_show(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from orchestrator.cli import app
+    from orchestrator.planner.markdown import render_plan_markdown
+    from orchestrator.planning import create_plan
+    from orchestrator.store import Store
+    from orchestrator.workspace import init_workspace
+
+    ws = init_workspace(tmp_path / "ws")
+    text = ws.config_path.read_text().replace("max_wave_servers = 25", 'max_wave_servers = 1\npilot_servers = 0\n'
+                                              'start_date = 2027-01-25\nwave_days = 7\ndefault_bandwidth_mbps = 100')
+    ws.config_path.write_text(text)
+    (ws.root / "catalog.yaml").write_text("flavors:\n  - {name: s, vcpu: 4, memory_gb: 8, price_month: 1000}\n"
+                                          "disk_types:\n  - {name: std, price_gb_month: 10}\n")
+    with Store.open(ws.db_path) as store:
+        store.upsert_servers([("a1", {"application": "a", "disk_gb": 45.0, "cpu_count": 2, "memory_mb": 2048}),
+                              ("b1", {"application": "b", "disk_gb": 90.0, "cpu_count": 2, "memory_mb": 2048})])
+    plan = create_plan(ws, plan_id="dated").plan
+    assert [(w.start, w.end) for w in plan.waves] == [("2027-01-25", "2027-01-31"), ("2027-02-01", "2027-02-07")]
+    assert plan.server("a1").wave == 1  # a1's 1,000 + 45 GB x 10 in January, b1 joins in February
+    assert plan.monthly_cost_by_month == (("2027-01", 1450.0), ("2027-02", 3350.0))
+    markdown = render_plan_markdown(plan)
+    assert "### Dates, replication and zones" in markdown and "| 2027-01-25 | 2027-01-31 |" in markdown
+    assert "run-rate" in markdown
+    shown = CliRunner().invoke(app, ["-w", str(ws.root), "plan", "show", "dated"])
+    assert shown.exit_code == 0, shown.output
+    assert "2027-02-01 to 2027-02-07" in shown.output and "h of a 168 h window" in shown.output
