@@ -1,4 +1,4 @@
-"""`pindah report`: a Markdown summary of the estate, the plan and the run state."""
+"""`pindah report`: the estate, the plan and the run state as Markdown (for review), HTML or JSON."""
 
 from __future__ import annotations
 
@@ -9,17 +9,20 @@ import typer
 from rich.markup import escape
 
 from orchestrator.cli.common import console, workspace
-from orchestrator.report import write_report
+from orchestrator.reporting.collect import write_report_file
 
 
 def report(
     ctx: typer.Context,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Where to write the Markdown "
-                                                "(default: <workspace>/reports/report-<timestamp>.md).")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Where to write it "
+                                                "(default: <workspace>/reports/report-<timestamp>.<format>).")] = None,
     plan_id: Annotated[str | None, typer.Option("--plan", help="Plan to report on (default: the newest).")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="md (pull-request review), html (one self-contained "
+                                     "page: graph, timeline, waves, cost, blockers, runs) or json (the same data "
+                                     "as the page).")] = "md",
 ) -> None:
-    """Write a Markdown report: estate, plan and run state; print its path."""
-    path = write_report(workspace(ctx), output=output, plan_id=plan_id)
+    """Write a report of the estate, the plan and the run state; print its path."""
+    path = write_report_file(workspace(ctx), fmt=fmt, output=output, plan_id=plan_id)
     console().print(escape(str(path)))
 
 

@@ -55,6 +55,8 @@ def test_wheel_ships_playbooks_and_module(tmp_path: Path) -> None:
     # package data the code reads at run time
     assert "orchestrator/lab/data/distros.toml" in names
     assert "discovery/data/eol.toml" in names
+    for asset in ("report.html", "report.js", "report.css"):  # the HTML report inlines these
+        assert f"orchestrator/reporting/static/{asset}" in names
 
     site = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)],
