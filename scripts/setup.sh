@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(openssh-server openssh-client rsync iproute2 procps util-linux net-tools python3-venv)
+APT_PACKAGES=(openssh-server openssh-client rsync iproute2 procps util-linux net-tools python3-venv
+              chromium)  # chromium: the HTML report's tests load the page in a real headless browser
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -142,8 +142,9 @@ def _costs(rows: Sequence[ServerRow], src: ReportSources) -> Costs:
     disk = sum(r.disk_gb or 0.0 for r in rows)
     if src.onprem is not None:
         onprem: float | None = round(len(rows) * src.onprem.server_month + disk * src.onprem.gb_month, 2)
-        onprem_basis = (f"{len(rows)} servers x {src.onprem.server_month:,.0f} + {disk:,.0f} GB x "
-                        f"{src.onprem.gb_month:,.0f} {currency}/month ([report] in pindah.toml)")
+        storage = f" + {disk:,.0f} GB x {src.onprem.gb_month:,.0f}" if src.onprem.gb_month else ""
+        onprem_basis = (f"{len(rows)} servers x {src.onprem.server_month:,.0f}{storage} {currency}/month "
+                        "([report] in pindah.toml)")
     else:
         onprem, onprem_basis = None, "unknown: set [report] onprem_server_month (and onprem_gb_month) in pindah.toml"
     unsized_servers = len(planned) - len(sized) if plan is not None and plan.currency is not None else 0

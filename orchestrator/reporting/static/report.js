@@ -133,7 +133,7 @@
     var w = canvas.clientWidth || 900, h = canvas.clientHeight || 560, pad = 50;
     view.scale = Math.min(2.5, (w - 2 * pad) / Math.max(1, x1 - x0), (h - 2 * pad) / Math.max(1, y1 - y0));
     view.tx = pad - x0 * view.scale + ((w - 2 * pad) - (x1 - x0) * view.scale) / 2;
-    view.ty = pad + 10 - y0 * view.scale;
+    view.ty = pad + 14 - y0 * view.scale;
   }
   function line(a, b) { ctx.moveTo(a[0], a[1]); ctx.lineTo(b[0], b[1]); }
   function drawEdges(vis) {
@@ -199,7 +199,7 @@
     Object.keys(cols).sort(function (a, b) { return cols[a][0] - cols[b][0]; }).forEach(function (w) {
       var x = (cols[w][0] + cols[w][1]) / 2 - 18 / view.scale;
       if ((x - last) * view.scale < 56) return;  /* no overlapping labels when zoomed out */
-      ctx.fillText("wave " + w, x, -30); last = x;
+      ctx.fillText("wave " + w, x, (18 - view.ty) / view.scale); last = x;  /* pinned to the canvas top */
     });
   }
   function draw() {

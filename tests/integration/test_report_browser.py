@@ -1,0 +1,123 @@
+"""The HTML report in a real headless browser (Debian's chromium): no console errors, the graph and the
+timeline render, filters and expansion work from the URL, hostile names stay text, and a screenshot is made.
+
+Screenshots go to the test's temporary directory, or to $PINDAH_SCREENSHOTS when set (CI keeps them)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+from headless import CHROMIUM, load, screenshot
+
+from orchestrator.plan import Plan, Wave
+from orchestrator.planner import build_plan
+from orchestrator.planner.generate import EstateShape, generate_estate
+from orchestrator.planner.inputs import PlannerInputs, make_inputs
+from orchestrator.planner.sizing import Catalog, DiskType, Flavor
+from orchestrator.report import RunRow
+from orchestrator.reporting import OnPremCost, Report, ReportSources, build_report, render_html, report_json
+
+pytestmark = [pytest.mark.integration,
+              pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")]
+
+IMG = "<img src=x onerror=alert(1)>"
+SCRIPT = "</script><script>alert(2)</script>"
+CATALOG = Catalog(flavors=(Flavor(name="s4", vcpu=8, memory_gb=16, price_month=900_000),),
+                  disk_types=(DiskType(name="std", price_gb_month=1200),))
+
+
+def _estate() -> PlannerInputs:
+    raw = generate_estate(EstateShape(servers=150, seed=3))
+    rng = random.Random(3)
+    oses = ["Debian GNU/Linux 12 (bookworm)", "CentOS Linux 7 (Core)", "Rocky Linux 9.3", IMG]
+    servers = [s.model_copy(update={"os": rng.choice(oses), "imported": True}) for s in raw.servers]
+    # what a scanned host controls: its OS name and (through the inventory) its name and site
+    servers[0] = servers[0].model_copy(update={"site": SCRIPT, "os": SCRIPT})
+    return make_inputs(servers, raw.edges)
+
+
+def _dated(plan: Plan) -> Plan:
+    class DatedWave(Wave):
+        start: str
+        end: str
+
+    waves = tuple(DatedWave(**w.model_dump(), start=f"2027-{w.index:02d}-01", end=f"2027-{w.index:02d}-20")
+                  for w in plan.waves)
+    return plan.model_copy(update={"waves": waves})
+
+
+@pytest.fixture(scope="module")
+def report() -> Report:
+    inputs = _estate()
+    plan = _dated(build_plan(inputs, plan_id="browser", max_wave_servers=40, created_at="t", catalog=CATALOG))
+    first = plan.waves[0]
+    runs = [RunRow("browser", 1, s, "done" if i % 3 else "failed", "validate", f"{IMG} exited 1" if i % 3 == 0
+                   else None) for i, s in enumerate(first.servers)]
+    return build_report(ReportSources(generated_at="now", servers=inputs.servers, plan=plan, runs=runs,
+                                      onprem=OnPremCost(server_month=1_200_000), bandwidth_mbps=100))
+
+
+@pytest.fixture(scope="module")
+def page_file(report: Report, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("report") / "report.html"
+    path.write_text(render_html(report), encoding="utf-8")
+    return path
+
+
+def _keep(png: Path) -> None:
+    target = os.environ.get("PINDAH_SCREENSHOTS")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        shutil.copy2(png, Path(target) / png.name)
+
+
+def test_page_renders_everything_without_console_errors(report: Report, page_file: Path) -> None:
+    page = load(page_file)
+    assert page.console == []
+    status = page.status
+    assert status["ready"] == "1" and status["errors"] == "0"
+    data = json.loads(report_json(report))
+    # the page drew what the JSON export holds
+    assert int(status["servers"]) == len(data["servers"])
+    assert int(status["graph-nodes"]) == len(data["graph"]["nodes"]) > 10
+    assert int(status["graph-edges"]) == len(data["graph"]["edges"])
+    assert int(status["graph-drawn-nodes"]) == len(data["graph"]["nodes"])
+    assert int(status["graph-drawn-edges"]) > 0
+    assert int(status["timeline-bars"]) == int(status["wave-rows"]) == len(data["waves"])
+    assert int(status["blockers"]) == len(data["blockers"])
+    assert page.dom.count('class="tbar ') == len(data["waves"])
+    assert "Dates from the plan: 2027-01-01" in page.dom
+
+
+def test_hostile_names_are_shown_as_text(page_file: Path) -> None:
+    page = load(page_file)
+    assert page.console == [] and page.status["errors"] == "0"
+    assert "<img" not in page.dom  # the report itself has no image: any would be injected
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page.dom  # shown as text (OS breakdown)
+    assert page.dom.count("<script") == 3  # the error hook, the data block, the page script: nothing injected
+    assert "&lt;/script&gt;&lt;script&gt;alert(2)&lt;/script&gt;" in page.dom  # the site list
+
+
+def test_filter_and_expand_from_the_url(report: Report, page_file: Path) -> None:
+    app = next(n for n in report.graph.nodes if not n.shared and len(n.servers) > 1)
+    page = load(page_file, fragment=f"app={app.name}&expand={app.name}&open=1")
+    assert page.console == [] and page.status["ready"] == "1"
+    drawn = int(page.status["graph-drawn-nodes"])
+    assert 1 <= drawn < len(report.graph.nodes)  # the application and its neighbours only
+    assert int(page.status["graph-expanded"]) == 1
+    assert int(page.status["graph-drawn-servers"]) == len(app.servers)
+    assert 'data-wave="1" open="" data-rendered="1"' in page.dom  # wave 1's server table, rendered on opening
+    assert report.servers[report.waves[0].servers[0]].name in page.dom
+
+
+def test_screenshot_is_written(page_file: Path, tmp_path: Path) -> None:
+    png = tmp_path / "report-browser.png"
+    console = screenshot(page_file, png)
+    assert console == []
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 50_000
+    _keep(png)
