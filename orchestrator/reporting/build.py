@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from discovery.facts import Completeness, HostFacts
 from orchestrator.plan import Plan, PlannedServer
 from orchestrator.planner.inputs import SHARED_ROLE, ServerInput
-from orchestrator.planner.sizing import EOL_OS
+from orchestrator.planner.strategy import EOL_OS
 from orchestrator.report import RunRow
 from orchestrator.reporting.graph import build_graph
 from orchestrator.reporting.model import (
@@ -46,7 +46,6 @@ class ReportSources:
     facts: Sequence[HostFacts] = ()
     runs: Sequence[RunRow] = ()
     onprem: OnPremCost | None = None
-    bandwidth_mbps: float | None = None
     currency: str = "IDR"
 
 
@@ -55,6 +54,9 @@ def _eol(server: ServerInput, facts: HostFacts | None, planned: PlannedServer | 
         return facts.eol.status == "eol"
     if planned is not None and planned.strategy == "replatform" and "end-of-life" in planned.strategy_reason:
         return True
+    known = getattr(server, "os_eol", None)  # discovery's EOL table, carried by the planner inputs
+    if known is not None:
+        return bool(known)
     if not server.os:
         return None
     return bool(EOL_OS.search(server.os))
@@ -70,6 +72,7 @@ def _row(server: ServerInput, facts: HostFacts | None, planned: PlannedServer | 
         disk_gb=server.disk_gb if server.disk_gb is not None else (planned.disk_gb if planned else None),
         strategy=planned.strategy if planned else None, flavor=planned.flavor if planned else None,
         monthly_cost=planned.monthly_cost if planned else None, discovered=server.discovered,
+        zone=getattr(planned, "zone", None),
         reachable=server.reachable)
 
 
@@ -187,7 +190,7 @@ def build_report(src: ReportSources) -> Report:
     index = {r.name: i for i, r in enumerate(rows)}
     estate = _estate(rows).model_copy(update={"imported": sum(1 for s in src.servers if s.imported)})
     blockers = _blockers(rows, facts, plan)
-    waves = wave_rows(WaveContext(plan, rows, index, blocker_kinds(blockers), src.currency, src.bandwidth_mbps)
+    waves = wave_rows(WaveContext(plan, rows, index, blocker_kinds(blockers), src.currency)
                       ) if plan else ()
     return Report(
         generated_at=src.generated_at, plan_id=plan.id if plan else None,

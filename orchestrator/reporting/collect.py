@@ -5,7 +5,6 @@ pindah.toml may carry a ``[report]`` section (all optional, in the plan's curren
     [report]
     onprem_server_month = 1500000   # what one server costs on-premises per month (power, space, support)
     onprem_gb_month = 300           # and one GB of its storage
-    bandwidth_mbps = 200            # replication bandwidth when the plan has no estimate per wave
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ from orchestrator.store import Store
 from orchestrator.workspace import Workspace
 
 FORMATS = ("md", "html", "json")
-_KEYS = ("onprem_server_month", "onprem_gb_month", "bandwidth_mbps")
+_KEYS = ("onprem_server_month", "onprem_gb_month")
 
 
 def _number(section: dict[str, Any], key: str, where: Path) -> float | None:
@@ -38,7 +37,7 @@ def _number(section: dict[str, Any], key: str, where: Path) -> float | None:
     return float(value)
 
 
-def report_settings(ws: Workspace) -> tuple[OnPremCost | None, float | None]:
+def report_settings(ws: Workspace) -> OnPremCost | None:
     section = ws.config().get("report", {})
     if not isinstance(section, dict):
         raise WorkspaceError(f"[report] in {ws.config_path} must be a table", hint="fix pindah.toml")
@@ -46,21 +45,20 @@ def report_settings(ws: Workspace) -> tuple[OnPremCost | None, float | None]:
     if unknown:
         raise WorkspaceError(f"unknown [report] key(s) in {ws.config_path}: {', '.join(unknown)}",
                              hint=f"known keys: {', '.join(_KEYS)}")
-    server, gb = (_number(section, k, ws.config_path) for k in _KEYS[:2])
-    onprem = OnPremCost(server_month=server, gb_month=gb or 0.0) if server is not None else None
-    return onprem, _number(section, "bandwidth_mbps", ws.config_path)
+    server, gb = (_number(section, k, ws.config_path) for k in _KEYS)
+    return OnPremCost(server_month=server, gb_month=gb or 0.0) if server is not None else None
 
 
 def collect_report(ws: Workspace, *, plan_id: str | None = None, now: datetime | None = None) -> Report:
     moment = now or datetime.now(UTC)
     plan: Plan | None = load_plan(ws.plans_dir, plan_id) if plan_id else newest_plan(ws)
-    onprem, bandwidth = report_settings(ws)
+    onprem = report_settings(ws)
     with Store.open(ws.db_path) as store:
         inputs = collect_inputs(store)
         facts = store.latest_facts()
         runs = [RunRow(r.plan_id, r.wave, r.server, r.state, r.phase, r.error) for r in store.run_servers()]
     return build_report(ReportSources(generated_at=moment.isoformat(timespec="seconds"), servers=inputs.servers,
-                                      plan=plan, facts=facts, runs=runs, onprem=onprem, bandwidth_mbps=bandwidth))
+                                      plan=plan, facts=facts, runs=runs, onprem=onprem))
 
 
 def write_report_file(ws: Workspace, *, fmt: str = "md", output: Path | None = None, plan_id: str | None = None,

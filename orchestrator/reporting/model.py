@@ -56,6 +56,7 @@ class ServerRow(Frozen):
     monthly_cost: float | None = None
     discovered: bool = False
     reachable: bool | None = None
+    zone: str | None = None  # target cloud zone, when the plan has zones
     state: str | None = None  # run state when a run touched it
 
 

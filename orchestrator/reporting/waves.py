@@ -1,7 +1,8 @@
 """Per-wave rows of the report: dates, storage, replication estimate, cost and a risk rating. Pure.
 
-Fields the planner may add to a wave (dates, zone, replication hours) are read when present and shown;
-when the plan does not have them the report says so instead of inventing them.
+The planner's calendar, bandwidth and zone fields (dates, replication hours per wave, zone use) are shown when
+the plan has them (read tolerantly: an older plan lacks them); when it does not, the report says so instead of
+inventing them.
 
 Risk (per wave, with its reasons):
 - high: a server of the wave depends on a hard port (database, NFS, cache) of a server moving in a later
@@ -44,16 +45,25 @@ class WaveContext:
     index: Mapping[str, int]
     blockers: Mapping[str, tuple[str, ...]]  # server -> blocker kinds
     currency: str
-    bandwidth_mbps: float | None
 
 
-def _replication(wave: Wave, storage: float, bandwidth: float | None) -> tuple[float | None, str]:
+def _replication(wave: Wave) -> tuple[float | None, str]:
     hours = wave_field(wave, "replication_hours", "replication_estimate_hours")
     if hours is not None:
-        return float(hours), "from the plan"
-    if bandwidth:
-        return round(storage * 8000 / bandwidth / 3600, 1), f"{storage:,.0f} GB at {bandwidth:g} Mbit/s"
-    return None, "unknown: the plan has no replication estimate and no [report] bandwidth_mbps is set"
+        return float(hours), "from the plan (the slowest site's data over its bandwidth)"
+    sites = getattr(wave, "replication_by_site", ())
+    missing = sorted({s.site for s in sites if s.hours is None})
+    if missing:
+        return None, f"unknown: no bandwidth known for site(s) {', '.join(missing)} ([plan] bandwidth_mbps)"
+    return None, "unknown: the plan has no replication estimate (set [plan] bandwidth_mbps in pindah.toml)"
+
+
+def _zone(wave: Wave, rows: list[ServerRow]) -> str | None:
+    zone = wave_field(wave, "zone")
+    if zone is not None:
+        return str(zone)
+    zones = sorted({str(u.zone) for u in getattr(wave, "zone_use", ())} | {r.zone for r in rows if r.zone})
+    return ", ".join(zones) or None
 
 
 def _cost(wave: Wave, rows: list[ServerRow], ctx: WaveContext) -> tuple[float | None, str]:
@@ -108,14 +118,14 @@ def wave_rows(ctx: WaveContext) -> tuple[WaveRow, ...]:
     for wave in ctx.plan.waves:
         rows = [ctx.servers[ctx.index[s]] for s in wave.servers if s in ctx.index]
         storage = round(sum(r.disk_gb or 0.0 for r in rows), 1)
-        hours, replication_basis = _replication(wave, storage, ctx.bandwidth_mbps)
+        hours, replication_basis = _replication(wave)
         cost, cost_basis = _cost(wave, rows, ctx)
         risk, reasons = _risk(wave, rows, ctx)
         out.append(WaveRow(
             index=wave.index, servers=tuple(ctx.index[s] for s in wave.servers if s in ctx.index),
             applications=wave.applications, pilot=wave.pilot, shared=bool(rows) and all(r.shared for r in rows),
             reason=wave.reason, start=_text(wave_field(wave, "start", "start_date", "starts")),
-            end=_text(wave_field(wave, "end", "end_date", "ends")), zone=_text(wave_field(wave, "zone")),
+            end=_text(wave_field(wave, "end", "end_date", "ends")), zone=_zone(wave, rows),
             storage_gb=storage, replication_hours=hours, replication_basis=replication_basis,
             monthly_cost=cost, cost_basis=cost_basis, risk=risk, risk_reasons=reasons))
     return tuple(out)

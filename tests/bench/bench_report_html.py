@@ -1,7 +1,8 @@
 """HTML report on a generated 2,700-server estate: file size, build time, and chromium's load and render time.
 
 The estate comes from the planner's seeded generator, with an operating system per server (about one in ten
-end-of-life), a small catalog (so cost shows) and on-premises cost and bandwidth settings. Chromium (Debian's
+end-of-life), a small catalog (so cost shows), a calendar and a bandwidth (so dates and replication hours
+show) and an on-premises cost. Chromium (Debian's
 package) loads the file headless; the page records how long its script took to render everything
 (``data-render-ms``); the wall time includes chromium's own start. Prints figures; asserts nothing timed.
 
@@ -18,6 +19,7 @@ import time
 from pathlib import Path
 
 from orchestrator.planner import build_plan
+from orchestrator.planner.constraints import rules_from_config
 from orchestrator.planner.generate import EstateShape, generate_estate
 from orchestrator.planner.inputs import PlannerInputs, make_inputs
 from orchestrator.planner.sizing import Catalog, DiskType, Flavor
@@ -53,12 +55,13 @@ def main() -> None:
     inputs = estate(args.servers, args.seed)
     start = time.perf_counter()
     plan = build_plan(inputs, plan_id="bench", max_wave_servers=100, created_at="2026-01-01T00:00:00+00:00",
-                      catalog=CATALOG)
+                      catalog=CATALOG, rules=rules_from_config(
+                          {"start_date": "2027-01-04", "default_bandwidth_mbps": 200}, 100))
     print(f"estate: {len(inputs.servers)} servers, {len(inputs.edges)} edges; plan: {len(plan.waves)} waves, "
           f"{len(plan.applications)} applications ({time.perf_counter() - start:.1f} s)")
     start = time.perf_counter()
     report = build_report(ReportSources(generated_at="2026-01-01T00:00:00+00:00", servers=inputs.servers, plan=plan,
-                                        onprem=OnPremCost(server_month=1_500_000, gb_month=300), bandwidth_mbps=200))
+                                        onprem=OnPremCost(server_month=1_500_000, gb_month=300)))
     built = time.perf_counter() - start
     start = time.perf_counter()
     page, data = render_html(report), report_json(report)

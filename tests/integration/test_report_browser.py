@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from headless import CHROMIUM, load, screenshot
 
-from orchestrator.plan import Plan, Wave
 from orchestrator.planner import build_plan
+from orchestrator.planner.constraints import rules_from_config
 from orchestrator.planner.generate import EstateShape, generate_estate
 from orchestrator.planner.inputs import PlannerInputs, make_inputs
 from orchestrator.planner.sizing import Catalog, DiskType, Flavor
@@ -41,25 +41,16 @@ def _estate() -> PlannerInputs:
     return make_inputs(servers, raw.edges)
 
 
-def _dated(plan: Plan) -> Plan:
-    class DatedWave(Wave):
-        start: str
-        end: str
-
-    waves = tuple(DatedWave(**w.model_dump(), start=f"2027-{w.index:02d}-01", end=f"2027-{w.index:02d}-20")
-                  for w in plan.waves)
-    return plan.model_copy(update={"waves": waves})
-
-
 @pytest.fixture(scope="module")
 def report() -> Report:
     inputs = _estate()
-    plan = _dated(build_plan(inputs, plan_id="browser", max_wave_servers=40, created_at="t", catalog=CATALOG))
+    rules = rules_from_config({"start_date": "2027-01-04", "wave_days": 14, "default_bandwidth_mbps": 100}, 40)
+    plan = build_plan(inputs, plan_id="browser", max_wave_servers=40, created_at="t", catalog=CATALOG, rules=rules)
     first = plan.waves[0]
     runs = [RunRow("browser", 1, s, "done" if i % 3 else "failed", "validate", f"{IMG} exited 1" if i % 3 == 0
                    else None) for i, s in enumerate(first.servers)]
     return build_report(ReportSources(generated_at="now", servers=inputs.servers, plan=plan, runs=runs,
-                                      onprem=OnPremCost(server_month=1_200_000), bandwidth_mbps=100))
+                                      onprem=OnPremCost(server_month=1_200_000)))
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +82,7 @@ def test_page_renders_everything_without_console_errors(report: Report, page_fil
     assert int(status["timeline-bars"]) == int(status["wave-rows"]) == len(data["waves"])
     assert int(status["blockers"]) == len(data["blockers"])
     assert page.dom.count('class="tbar ') == len(data["waves"])
-    assert "Dates from the plan: 2027-01-01" in page.dom
+    assert "Dates from the plan: 2027-01-04" in page.dom
 
 
 def test_hostile_names_are_shown_as_text(page_file: Path) -> None:

@@ -70,7 +70,10 @@ def test_json_and_html_carry_the_same_model() -> None:
 def _workspace(tmp_path: Path, config: str = "") -> Path:
     ws = init_workspace(tmp_path / "ws")
     if config:
-        ws.config_path.write_text(ws.config_path.read_text() + config)
+        text = ws.config_path.read_text()
+        assert "\n[plan]\n" in text
+        ws.config_path.write_text(text.replace("\n[plan]\n", "\n[plan]\nstart_date = 2027-01-04\n"
+                                               "default_bandwidth_mbps = 80\n", 1) + config)
     with Store.open(ws.db_path) as store:
         store.upsert_servers([("a", {"site": "jkt", "application": "shop", "disk_gb": 10.0}),
                               ("b", {"site": "sby", "application": "shop", "disk_gb": 30.0})])
@@ -80,7 +83,7 @@ def _workspace(tmp_path: Path, config: str = "") -> Path:
 
 
 def test_cli_writes_html_and_json_that_agree(tmp_path: Path) -> None:
-    root = _workspace(tmp_path, "\n[report]\nonprem_server_month = 1000\nbandwidth_mbps = 80\n")
+    root = _workspace(tmp_path, "\n[report]\nonprem_server_month = 1000\n")
     runner = CliRunner()
     assert runner.invoke(app, ["-w", str(root), "plan", "create", "--id", "p"]).exit_code == 0
     html_out, json_out = tmp_path / "r.html", tmp_path / "r.json"
@@ -91,7 +94,9 @@ def test_cli_writes_html_and_json_that_agree(tmp_path: Path) -> None:
     embedded = json.loads(_embedded(html_out.read_text()))
     data.pop("generated_at"), embedded.pop("generated_at")
     assert data == embedded
-    assert data["costs"]["onprem_monthly"] == 2000 and data["waves"][0]["replication_hours"] is not None
+    assert data["costs"]["onprem_monthly"] == 2000
+    assert data["dated"] and data["waves"][0]["start"] == "2027-01-04"
+    assert data["waves"][0]["replication_hours"] is not None
     assert data["runs"]["failed"][0]["error"] == "no space left"
     result = runner.invoke(app, ["-w", str(root), "report"])  # Markdown stays the default
     assert result.exit_code == 0 and result.stdout.strip().endswith(".md")
