@@ -43,7 +43,8 @@ if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then exit "$rc"; fi
 
 step "report"
 "$PINDAH" report --plan "$plan_id" -o "$WS/reports/$plan_id.md"
+"$PINDAH" report --plan "$plan_id" --format html -o "$WS/reports/$plan_id.html"
 echo
 echo "demo finished in $(( $(date +%s) - started )) s"
-echo "report: $WS/reports/$plan_id.md"
+echo "report: $WS/reports/$plan_id.md (and .html: open it in a browser)"
 echo "the lab is still up for you to explore ('cd $WS && $PINDAH lab status'); stop it with 'cd $WS && $PINDAH lab down'"
