@@ -3,7 +3,7 @@
 The shipped precheck.yml on N lab hosts, alternately through pindah (run_wave: plan, store, lock, approval
 gate, ansible-runner, events, every transition committed) and through `ansible-playbook` with the very
 inventory and extra vars pindah generated. Prints the median of each and the ratio (target <= 1.10x).
-Usage (as root): python tests/bench/bench_run_overhead.py [--hosts 30] [--rounds 3] [--forks 30]
+Usage (as root, from the repository root): python -m tests.bench.bench_run_overhead [--hosts 30] [--rounds 3] [--forks 30]
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Prints the wall time, the per-server median and spread (first phase start to last phase end), the peak RSS
 of pindah and of its children (ansible), and the outcome per state.
-Usage (as root): python tests/bench/bench_run_wave.py [--hosts 200] [--forks 50] [--max-parallel N]
+Usage (as root, from the repository root): python -m tests.bench.bench_run_wave [--hosts 200] [--forks 50] [--max-parallel N]
 """
 
 from __future__ import annotations
