@@ -19,6 +19,7 @@ from orchestrator.plan import Plan, load_plan
 from orchestrator.planner import PlannerInputs, build_inputs
 from orchestrator.planner.calendar import MBIT_PER_GB
 from orchestrator.planner.inputs import EdgeInput, ServerInput
+from orchestrator.runner.states import ServerState
 from orchestrator.store import Store
 from orchestrator.workspace import Workspace
 
@@ -56,11 +57,17 @@ class CheckResult(BaseModel):
         return EXIT_DRIFTED if self.drifted else EXIT_VALID
 
 
-def server_findings(plan: Plan, current: dict[str, ServerInput]) -> list[Finding]:
+def server_findings(plan: Plan, current: dict[str, ServerInput], migrated: frozenset[str] = frozenset()
+                    ) -> list[Finding]:
+    """Planned servers gone or silent (expected, so info, once a run moved them) and servers that appeared."""
     out: list[Finding] = []
     for planned in plan.servers:
         now = current.get(planned.name)
-        if now is None:
+        if planned.name in migrated and (now is None or now.reachable is False):
+            out.append(Finding(kind="server", severity="info", subject=planned.name, wave=planned.wave,
+                               message=f"{planned.name} (wave {planned.wave}) was migrated: its source is no "
+                                       "longer seen by discovery"))
+        elif now is None:
             out.append(Finding(kind="server", severity="drift", subject=planned.name, wave=planned.wave,
                                message=f"{planned.name} (wave {planned.wave}) is gone: not in the latest "
                                        "discovery nor the imported servers"))
@@ -164,10 +171,11 @@ def replication_findings(plan: Plan, current: dict[str, ServerInput]) -> list[Fi
     return out
 
 
-def findings(plan: Plan, current: PlannerInputs) -> list[Finding]:
+def findings(plan: Plan, current: PlannerInputs, migrated: frozenset[str] = frozenset()) -> list[Finding]:
     """Everything that changed between the plan and the current inputs, drift first."""
     servers = {s.name: s for s in current.servers}
-    found = server_findings(plan, servers) + dependency_findings(plan, current.edges) + size_findings(plan, servers)
+    found = [*server_findings(plan, servers, migrated), *dependency_findings(plan, current.edges),
+             *size_findings(plan, servers)]
     if current.digest() != plan.input_digest:
         found.append(Finding(kind="inputs", severity="info", subject=plan.id,
                              message=f"inputs changed since planning ({plan.input_digest[:19]} -> "
@@ -185,7 +193,8 @@ def check_plan(ws: Workspace, plan_id: str) -> CheckResult:
                             hint="run 'pindah discover -i INVENTORY' first")
         current = build_inputs(store.snapshot_facts(snapshot.id), store.servers(), store.dependencies())
         state = plan_state(ws, plan_id, store, None)
-    found = findings(plan, current)
+        migrated = frozenset(r.server for r in store.run_servers(plan_id) if r.state == ServerState.DONE)
+    found = findings(plan, current, migrated)
     if state.approval is None and state.voided:
         found.insert(0, Finding(kind="approval", severity="drift", subject=plan_id, message=state.problems()[0]))
     elif state.approval is None:

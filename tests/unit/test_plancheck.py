@@ -157,3 +157,15 @@ def test_data_growth_past_the_replication_window_drifts() -> None:
     assert (finding.kind, finding.severity, finding.subject) == ("capacity", "drift", "wave 1")
     assert "site bdg now has 1200 GB to replicate, 26.7 h at 100 Mbit/s, over the wave's 24 h window" in \
         finding.message
+
+
+def test_migrated_servers_missing_from_discovery_are_expected(ws: Workspace) -> None:
+    with Store.open(ws.db_path) as store:
+        run = store.create_run("p", waves(ws)["b"], ["b"], "pending")
+        store.set_server_state(run, "b", state="done", phase=None)
+    rediscover(ws, host("a"), host("c"))
+    result = check_plan(ws, "p")
+    assert result.exit_code == 0
+    assert [(f.kind, f.severity, f.subject) for f in result.findings if f.kind == "server"] == [
+        ("server", "info", "b")]
+    assert any(f.subject == "b" and "was migrated" in f.message for f in result.findings)
