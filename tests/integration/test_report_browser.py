@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from headless import CHROMIUM, load, screenshot
+from headless import CHROMIUM, Browser, load, screenshot
 
 from orchestrator.planner import build_plan
 from orchestrator.planner.constraints import rules_from_config
@@ -112,3 +112,58 @@ def test_screenshot_is_written(page_file: Path, tmp_path: Path) -> None:
     assert console == []
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 50_000
     _keep(png)
+
+
+def _view(browser: Browser) -> dict[str, float]:
+    raw = browser.evaluate("JSON.stringify(window.pindahReport.view)")
+    assert isinstance(raw, str)
+    view: dict[str, float] = json.loads(raw)
+    return view
+
+
+def _rect(browser: Browser, selector: str) -> list[float]:
+    rect = browser.evaluate(f"(function(){{var e=document.querySelector({selector!r}); e.scrollIntoView({{block:"
+                            f"'center'}}); var r=e.getBoundingClientRect(); return [r.left, r.top, r.width, r.height];}})()")
+    assert isinstance(rect, list)
+    return [float(v) for v in rect]
+
+
+def test_mouse_and_keyboard_drive_the_page(report: Report, page_file: Path, tmp_path: Path) -> None:
+    node = next(n for n in report.graph.nodes if not n.shared and len(n.servers) > 1)
+    with Browser() as browser:
+        browser.open(page_file)
+        browser.wait("ready", lambda v: v == "1")
+        left, top, width, height = _rect(browser, "#graph")
+        view = _view(browser)
+        # a real click on the application's node expands it into its servers and shows its details
+        browser.click(left + view["tx"] + node.x * view["scale"], top + view["ty"] + node.y * view["scale"])
+        status = browser.wait("graph-expanded", lambda v: v == "1")
+        assert int(status["graph-drawn-servers"]) == len(node.servers)
+        info = browser.evaluate("document.getElementById('graph-info').textContent")
+        assert isinstance(info, str) and node.name in info
+        # the wheel zooms in around the pointer, a drag pans (and expands nothing)
+        centre = (left + width / 2, top + height / 2)
+        browser.wheel(*centre, -400)
+        browser.until(f"window.pindahReport.view.scale > {view['scale'] * 1.5}")
+        zoomed = _view(browser)
+        assert zoomed["scale"] > view["scale"] * 1.5
+        browser.drag(centre, (centre[0] + 120, centre[1] + 40))
+        panned = _view(browser)
+        assert abs(panned["tx"] - zoomed["tx"] - 120) < 2 and abs(panned["ty"] - zoomed["ty"] - 40) < 2
+        assert browser.status()["graph-expanded"] == "1"
+        # typing an application name filters the graph to it and its neighbours
+        browser.type_into("#f-app", node.name)
+        status = browser.wait("graph-drawn-nodes", lambda v: int(v) < len(report.graph.nodes))
+        assert int(status["graph-drawn-nodes"]) >= 1
+        # clicking a wave's summary renders its server table
+        s_left, s_top, _, s_height = _rect(browser, 'details[data-wave="2"] summary')
+        browser.click(s_left + 20, s_top + s_height / 2)
+        rows = browser.until('document.querySelectorAll(\'details[data-wave="2"] tbody tr\').length')
+        assert rows == len(report.waves[1].servers)
+        png = tmp_path / "report-interactive.png"
+        _rect(browser, "#graph")  # the graph as the clicks, zoom, pan and filter left it
+        browser.screenshot(png)
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        _keep(png)
+        browser.evaluate("1")  # flush pending console events
+    assert browser.console == []

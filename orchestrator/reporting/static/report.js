@@ -175,7 +175,11 @@
     else ctx.arc(n.x, n.y, r, 0, 2 * Math.PI);
     ctx.fill();
     if (i === selected || expanded[i]) { ctx.lineWidth = 2.5 / view.scale; ctx.strokeStyle = "#1d2330"; ctx.stroke(); }
-    if (labels) { ctx.fillStyle = "#1d2330"; ctx.fillText(n.name, n.x + r + 2, n.y + 3); }
+    if (labels || expanded[i]) {
+      ctx.fillStyle = "#1d2330";
+      if (expanded[i]) ctx.fillText(n.name, n.x - r, n.y - 30 - n.servers.length * 5);  /* above its server ring */
+      else ctx.fillText(n.name, n.x + r + 2, n.y + 3);
+    }
     ctx.globalAlpha = 1;
   }
   function drawServers(labels) {
