@@ -176,10 +176,11 @@ def findings(plan: Plan, current: PlannerInputs, migrated: frozenset[str] = froz
     servers = {s.name: s for s in current.servers}
     found = [*server_findings(plan, servers, migrated), *dependency_findings(plan, current.edges),
              *size_findings(plan, servers)]
-    if current.digest() != plan.input_digest:
+    digest = current.digest()
+    if digest != plan.input_digest:
         found.append(Finding(kind="inputs", severity="info", subject=plan.id,
                              message=f"inputs changed since planning ({plan.input_digest[:19]} -> "
-                                     f"{current.digest()[:19]}): 'pindah run' refuses the plan as stale"))
+                                     f"{digest[:19]}): 'pindah run' refuses the plan as stale"))
     return sorted(found, key=lambda f: (f.severity != "drift", KINDS.index(f.kind), f.subject))
 
 
