@@ -5,6 +5,9 @@
 2. Pair exchange (Kernighan-Lin): for two linked waves, in order of the weight between them, make the best
    move or swap between them even when it costs, lock what moved, repeat until nothing is allowed, then keep
    the best prefix of that sequence. This escapes the local optima of step 1 when waves are full.
+3. One-for-two exchange: for the same pairs of waves, the best improving exchange of one unit for two units
+   of the other wave; when waves are full, unit sizes rarely match one for one, and this is the move that
+   lets a unit join its partners anyway.
 Both repeat until a round finds nothing, within MAX_PASSES rounds and a budget of evaluated exchanges.
 """
 
@@ -143,6 +146,7 @@ class _Search:
                 if self.budget <= 0:
                     break
                 changed = self.exchange(a, b) or changed
+                changed = self.one_for_two(a, b) or changed
             if not changed or self.budget <= 0:
                 break
 
@@ -241,6 +245,41 @@ class _Search:
                 if (best is None or total > best[0] + EPS) and self.swap_allowed(u, v, a, b):
                     best = (total, u, v)
         return best
+
+    def one_for_two(self, a: WaveBox, b: WaveBox) -> bool:
+        """The best improving exchange of one unit of one wave for two units of the other (sizes that a
+        one-for-one swap cannot match when waves are full); True when one was made."""
+        ga, gb = dict((n, g) for g, n in self.gains(a, b)), dict((n, g) for g, n in self.gains(b, a))
+        candidates: list[tuple[float, str, str, str, WaveBox, WaveBox]] = []
+        units, weight = self.p.units, self.p.weight
+        for src, dst, gs, gd in ((a, b, ga, gb), (b, a, gb, ga)):
+            room_src, room_dst = src.cap - src.size, dst.cap - dst.size
+            items = sorted(gd.items())
+            pairs = [(v1, v2, units[v1].size + units[v2].size, g1 + g2 + 2 * weight(v1, v2))
+                     for i, (v1, g1) in enumerate(items) for v2, g2 in items[i + 1:]]
+            top = max((p[3] for p in pairs), default=0.0)
+            for u, gu in sorted(gs.items()):
+                if gu + top <= EPS:
+                    continue  # no pair can make moving u pay
+                su, wu = units[u].size, self.p.weights.get(u, {})
+                self.budget -= len(pairs)
+                for v1, v2, sv, base in pairs:
+                    if sv - su > room_src or su - sv > room_dst:
+                        continue
+                    gain = gu + base - 2 * (wu.get(v1, 0.0) + wu.get(v2, 0.0))
+                    if gain > EPS:
+                        candidates.append((gain, u, v1, v2, src, dst))
+        for _gain, u, v1, v2, src, dst in sorted(candidates, key=lambda c: (-c[0], c[1], c[2], c[3]))[:5]:
+            moved = [(units[u], dst, src), (units[v1], src, dst), (units[v2], src, dst)]
+            if any(x.shared != to.shared or (to.pilot and not x.pilot_ok) for x, to, _ in moved):
+                continue
+            for x, to, _ in moved:
+                self.shift(x, to)
+            if all(self.holds(x) for x, _, _ in moved) and self.box_holds(src) and self.box_holds(dst):
+                return True
+            for x, _, back in reversed(moved):
+                self.shift(x, back)
+        return False
 
     def swap_allowed(self, u: str, v: str, a: WaveBox, b: WaveBox) -> bool:
         unit, other = self.p.units[u], self.p.units[v]
