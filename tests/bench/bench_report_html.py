@@ -88,9 +88,34 @@ def main() -> None:
     expanded = headless.load(html_path, fragment=f"expand={report.graph.nodes[0].name}&open=1")
     print(f"one application expanded + wave 1 table open: {expanded.status.get('render-ms')} ms, "
           f"{expanded.status.get('graph-drawn-servers')} servers drawn")
+    interactive(html_path)
     if args.keep:
         headless.screenshot(html_path, out / "report.png")
         print(f"kept in {out}")
+
+
+def interactive(html_path: Path) -> None:
+    """Navigation timing and the cost of one graph frame (what a zoom or pan step costs), over DevTools."""
+    with headless.Browser() as browser:
+        start = time.perf_counter()
+        browser.open(html_path)
+        browser.wait("ready", lambda v: v == "1")
+        ready = time.perf_counter() - start
+        nav = browser.evaluate("(function(){var n=performance.getEntriesByType('navigation')[0];"
+                               "return [n.domContentLoadedEventEnd, n.loadEventEnd];})()")
+        frames = [browser.evaluate("window.pindahReport.redraw()") for _ in range(10)]
+        browser.evaluate("document.getElementById('f-shared').click()")
+        shared = [browser.evaluate("window.pindahReport.redraw()") for _ in range(10)]
+        drawn = browser.evaluate("JSON.stringify(window.pindahReport.drawn())")
+    assert isinstance(nav, list)
+    print(f"DevTools: navigate to ready {ready:.2f} s; DOMContentLoaded {nav[0]:.0f} ms, load {nav[1]:.0f} ms; "
+          f"one graph frame {median(frames):.1f} ms (median of 10), with shared-service links "
+          f"{median(shared):.1f} ms ({drawn}); console lines {len(browser.console)}")
+
+
+def median(values: list[object]) -> float:
+    numbers = sorted(float(v) for v in values if isinstance(v, int | float))
+    return numbers[len(numbers) // 2] if numbers else float("nan")
 
 
 if __name__ == "__main__":

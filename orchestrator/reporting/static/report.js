@@ -319,7 +319,7 @@
     box.appendChild(el("div", { cls: "taxis" }, el("span"), ticks));
     W.forEach(function (w, i) {
       var p = pos(w, i), lane = el("div", { cls: "lane" });
-      var bar = el("div", { cls: "tbar " + (w.shared ? "shared" : "risk-" + w.risk), title: "wave " + w.index + ": " + w.servers.length + " servers, risk " + w.risk + (w.start ? ", " + w.start + " to " + w.end : "") }, w.servers.length + " srv");
+      var bar = el("div", { cls: "tbar " + (w.shared ? "shared" : "risk-" + w.risk), title: "wave " + w.index + ": " + w.servers.length + " servers, risk " + w.risk + (w.start ? ", " + w.start + " to " + w.end : "") }, String(w.servers.length));
       bar.style.left = (100 * p[0]) + "%"; bar.style.width = Math.max(0.6, 100 * p[1]) + "%";
       var pr = progress[w.index];
       if (pr) { var d = el("i", { cls: "done" }); d.style.width = (100 * pr.done / Math.max(1, pr.total)) + "%"; bar.appendChild(d); }
@@ -433,5 +433,7 @@
   status.setAttribute("data-render-ms", Math.round(performance.now() - t0));
   status.setAttribute("data-errors", window.pindahErrors.length);
   status.setAttribute("data-ready", "1");
-  window.pindahReport = { drawn: function () { return drawn; }, view: view };
+  /* for tools and benchmarks: what was drawn, the view, and one synchronous redraw (returns its milliseconds) */
+  window.pindahReport = { drawn: function () { return drawn; }, view: view,
+                          redraw: function () { var t = performance.now(); draw(); return performance.now() - t; } };
 })();
