@@ -288,12 +288,12 @@ class WaveEngine:
 
     def _rollback_settled(self, wave: _Wave, good: Sequence[str], bad: Sequence[str]) -> None:
         for name in good:
-            wave.data[name]["rollback"] = {"ok": True, "error": None}
+            wave.data[name]["rollback_result"] = {"ok": True, "error": None}
             self._move(wave, [name], ServerState.ROLLED_BACK, Phase.ROLLBACK, "rolled back",
                        error=wave.errors.get(name))
         for name in bad:
             why = str(wave.phase_record(name, Phase.ROLLBACK).get("error") or "failed")
-            wave.data[name]["rollback"] = {"ok": False, "error": why}
+            wave.data[name]["rollback_result"] = {"ok": False, "error": why}
             wave.errors[name] = f"{wave.errors.get(name)}; rollback failed: {why}"
             self._move(wave, [name], ServerState.FAILED, Phase.ROLLBACK, "rollback failed",
                        error=wave.errors[name])

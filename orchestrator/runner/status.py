@@ -21,7 +21,7 @@ def server_row(row: RunServer) -> dict[str, Any]:
                          "error": record.get("error")}
     return {"name": row.server, "plan": row.plan_id, "wave": row.wave, "run": row.run_id, "state": row.state,
             "phase": row.phase, "target": row.data.get("target") or {}, "error": row.error,
-            "first_error": row.data.get("error"), "rollback": row.data.get("rollback"),
+            "first_error": row.data.get("error"), "rollback": row.data.get("rollback_result"),
             "attempts": sum(t["attempts"] for t in timings.values()), "phases": timings,
             "updated_at": row.updated_at}
 

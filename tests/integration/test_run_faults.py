@@ -131,7 +131,7 @@ def _check_invariants(ws_root: Path, ledger_dir: Path) -> None:
         assert all(ln[2] for ln in starts[1:]), f"{name}: a repeated cutover was not told it resumes"
     assert rows["s0"].data["phases"]["cutover"]["ok"] and len(
         [ln for ln in ledger(ledger_dir, "s0") if ln[1] == "switch"]) == 1
-    assert rows["s1"].data["rollback"]["ok"] is True and "replicate" in (rows["s1"].error or "")
+    assert rows["s1"].data["rollback_result"]["ok"] is True and "replicate" in (rows["s1"].error or "")
     assert not ledger(ledger_dir, "s3"), "a blocked server never starts"
 
 

@@ -87,7 +87,7 @@ def test_failed_server_drops_out_and_others_finish(store: Store, tmp_path: Path)
     rows = {r.server: r for r in store.run_servers()}
     assert rows["ccc"].phase == "precheck" and rows["ccc"].error == "ping: unreachable"
     assert rows["bb"].phase == "rollback" and rows["bb"].error == "rsync rc=23"
-    assert rows["bb"].data["rollback"] == {"ok": True, "error": None}
+    assert rows["bb"].data["rollback_result"] == {"ok": True, "error": None}
     assert rows["bb"].data["target"]["instance_id"] == "i-bb"
     assert rows["a"].state == "done" and rows["a"].data["target"]["address"] == "10.9.0.1"
     assert store.runs()[0].status == "failed"
