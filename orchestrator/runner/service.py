@@ -122,8 +122,10 @@ def _prepare(ws: Workspace, store: Store, options: RunOptions) -> _Prepared:
                        hint="run it without --resume to start a new run; see 'pindah status'")
     names = [r.server for r in store.run_rows(resume.id)] if resume else _not_done(store, plan.id, options.wave,
                                                                                    servers)
-    inventory = options.inventory or (_recorded_inventory(store, resume.id) if resume else None) \
+    recorded = _recorded_start(store, resume.id) if resume else {}
+    inventory = options.inventory or (Path(recorded["inventory"]) if recorded.get("inventory") else None) \
         or default_inventory(store)
+    pause = options.pause_before_cutover or bool(recorded.get("pause_before_cutover"))  # never lost on resume
     hosts = load_inventory(inventory)
     specs = specs_for_servers(hosts, names, source=str(inventory), default_known_hosts=str(ws.known_hosts))
     zones = {h.name: str(h.vars.get("pindah_target_zone") or cloud.region) for h in hosts if h.name in names}
@@ -134,17 +136,18 @@ def _prepare(ws: Workspace, store: Store, options: RunOptions) -> _Prepared:
         phases=frozenset(p for p in Phase if (books / p.playbook).is_file()), limits=limits,
         placement=_placement(plan, names, zones), outside=_outside(store, plan.id, names),
         retries=options.retries, retry_delay=options.retry_delay,
-        pause_before_cutover=options.pause_before_cutover, approve_cutover=options.approve_cutover,
-        resume_run=resume.id if resume else None, meta={"inventory": str(inventory)})
+        pause_before_cutover=pause, approve_cutover=options.approve_cutover,
+        resume_run=resume.id if resume else None,
+        meta={"inventory": str(inventory), "pause_before_cutover": pause})
     return _Prepared(plan, names, resume, request, books)
 
 
-def _recorded_inventory(store: Store, run_id: int) -> Path | None:
-    """The inventory a run was started with, so that ``pindah run --resume`` alone finds it again."""
+def _recorded_start(store: Store, run_id: int) -> dict[str, Any]:
+    """What a run was started with (inventory, pause before cutover): a bare ``--resume`` keeps both."""
     for event in store.events(run_id=run_id):
-        if event["kind"] == "started" and event["server"] is None and event["data"].get("inventory"):
-            return Path(event["data"]["inventory"])
-    return None
+        if event["kind"] == "started" and event["server"] is None:
+            return dict(event["data"])
+    return {}
 
 
 def _placement(plan: Plan, names: Sequence[str], zones: Mapping[str, str]) -> Placement:

@@ -125,3 +125,14 @@ def test_a_wave_being_run_is_refused(ws: Workspace) -> None:
         run_wave(ws, RunOptions("p", 1, inventory=ws.inventory_dir / "hosts.yml"), runner=AllGood())
     with Store.open(ws.db_path) as store:
         assert store.runs() == []
+
+
+def test_a_resume_keeps_the_pause_before_cutover(ws: Workspace) -> None:
+    options = RunOptions("p", 1, inventory=ws.inventory_dir / "hosts.yml", pause_before_cutover=True)
+    with pytest.raises(KeyboardInterrupt):
+        run_wave(ws, options, runner=StopsAt(Phase.PROVISION))
+    runner = StopsAt(None)
+    result = run_wave(ws, RunOptions("p", 1, resume=True), runner=runner)  # no flags, no -i: as recorded
+    assert result.status == "paused" and Phase.CUTOVER not in [p for p, _ in runner.calls]
+    done = run_wave(ws, RunOptions("p", 1, resume=True, approve_cutover=True), runner=runner)
+    assert done.status == "done" and Phase.CUTOVER in [p for p, _ in runner.calls]
