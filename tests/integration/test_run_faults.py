@@ -19,10 +19,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from ledger_playbooks import PLAN_ID, ledger, ledger_env, make_workspace, write_playbooks
 
 from orchestrator.runner.playbook import orphans
 from orchestrator.store import Store
-from tests.integration.ledger_playbooks import PLAN_ID, ledger, ledger_env, make_workspace, write_playbooks
 
 TRIALS = 20  # kills, each followed by a resume (or an in-process retry for a killed ansible-playbook)
 SERVERS = ["s0", "s1", "s2", "s3"]

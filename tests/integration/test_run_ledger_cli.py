@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.integration.ledger_playbooks import PLAN_ID, ledger, ledger_env, make_workspace, write_playbooks
+from ledger_playbooks import PLAN_ID, ledger, ledger_env, make_workspace, write_playbooks
 
 PINDAH = str(Path(sys.executable).parent / "pindah")
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_run_wave import PLAN_ID, answer, migration_inventory, restore_lab, without_host, write_plan
 
 from orchestrator.store import Store
-from tests.integration.test_run_wave import PLAN_ID, answer, migration_inventory, restore_lab, without_host, write_plan
 
 pytestmark = pytest.mark.integration
 PINDAH = str(Path(sys.executable).parent / "pindah")
