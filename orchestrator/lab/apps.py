@@ -5,7 +5,9 @@ service, used by the host's ``/etc/init.d/<service>``) or ``... boot SPEC.json``
 forked from one process so they share memory). Each service process renames itself (``/proc/self/comm``
 and its command line) to the real daemon's name, listens on its port, answers ``GET /`` with its name and
 the sha256 of its data files, and keeps long-lived TCP connections to its peers, reconnecting with
-back-off when a peer goes away.
+back-off when a peer goes away. Peers are names: each (re)connect resolves the name afresh through the
+host's /etc/hosts, which is the lab's shared name record (``names``), so when a migration points a name
+at a new address, the dependents' next reconnect goes there.
 """
 
 from __future__ import annotations

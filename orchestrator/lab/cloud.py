@@ -127,7 +127,10 @@ def setup_s3(endpoint: str) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while True:
         try:
-            s3.create_bucket(Bucket=BUCKET)
+            if BUCKET not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+                s3.create_bucket(Bucket=BUCKET)
+            # the first writes grow the bucket's volumes; writes racing that growth fail, so grow them now
+            s3.put_object(Bucket=BUCKET, Key=".pindah-lab-ready", Body=b"ready\n")
             return
         except Exception as exc:  # weed answers before its volume server is ready
             if time.monotonic() > deadline:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from orchestrator.errors import LabError
 from orchestrator.lab import hosts as labhosts
-from orchestrator.lab import layers, netns, outputs
+from orchestrator.lab import layers, names, netns, outputs
 from orchestrator.lab.manifest import (
     MANIFEST_NAME,
     LabHost,
@@ -84,12 +84,12 @@ def preflight(ctx: LabContext) -> None:
                        hint="choose another --subnet, or 'pindah lab down' the lab that uses it")
 
 
-def boot_host(ctx: LabContext, slot: str, host: LabHost, etc_hosts: list[tuple[str, str]]) -> tuple[int, str]:
+def boot_host(ctx: LabContext, slot: str, host: LabHost) -> tuple[int, str]:
     """Layers, keys, netns and sshd for one host; returns (sshd pid, public host key)."""
     hdir = ctx.host_dir(host.name)
     hdir.mkdir(parents=True, exist_ok=True)
     (hdir / "slot").write_text(slot + "\n")
-    layers.write_layers(hdir, host, etc_hosts, ctx.python)
+    layers.write_layers(hdir, host, ctx.python)
     ssh_dir = hdir / "layer" / "etc" / "ssh"  # the host's /etc/ssh (merged over the machine's)
     ssh_dir.mkdir(exist_ok=True)
     os.setxattr(ssh_dir, "trusted.overlay.opaque", b"y")  # not the machine's own host keys
@@ -100,20 +100,24 @@ def boot_host(ctx: LabContext, slot: str, host: LabHost, etc_hosts: list[tuple[s
 
 
 def boot_hosts(ctx: LabContext, hosts: tuple[LabHost, ...]) -> dict[str, tuple[int, str]]:
-    etc_hosts = [(h.hostname, h.address) for h in hosts]
+    names.write(names.names_file(ctx.state_dir), {h.hostname: h.address for h in hosts})
     netns.create_host_nets(ctx.tag, [str(i) for i in range(len(hosts))])
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        futures = {h.name: pool.submit(boot_host, ctx, str(i), h, etc_hosts) for i, h in enumerate(hosts)}
+        futures = {h.name: pool.submit(boot_host, ctx, str(i), h) for i, h in enumerate(hosts)}
         return {name: f.result() for name, f in futures.items()}
 
 
-def write_outputs(ctx: LabContext, hosts: tuple[LabHost, ...], keys: dict[str, str]) -> LabPaths:
+def write_outputs(ctx: LabContext, hosts: tuple[LabHost, ...], keys: dict[str, str],
+                  bucket: str | None = None) -> LabPaths:
     paths = LabPaths(state_dir=str(ctx.state_dir), inventory=str(ctx.state_dir / "inventory.yml"),
                      known_hosts=str(ctx.known_hosts), manifest=str(ctx.state_dir / MANIFEST_NAME),
                      private_key=str(ctx.private_key), servers_csv=str(ctx.state_dir / "servers.csv"))
     with ctx.known_hosts.open("a", encoding="utf-8") as fh:
         fh.writelines(outputs.known_hosts_line(h.address, keys[h.name]) for h in hosts)
-    Path(paths.inventory).write_text(outputs.inventory(hosts, ctx.private_key, ctx.known_hosts))
+    migration: dict[str, object] = {"pindah_name_map": str(names.names_file(ctx.state_dir))}
+    if bucket:
+        migration["pindah_backup_bucket"] = bucket
+    Path(paths.inventory).write_text(outputs.inventory(hosts, ctx.private_key, ctx.known_hosts, migration))
     Path(paths.servers_csv).write_text(outputs.servers_csv(hosts))
     return paths
 
@@ -165,7 +169,8 @@ def _build(ctx: LabContext, topology: tuple[LabHost, ...], seed: int, cloud: boo
         finally:
             lab_cloud, cloud_pids = cloud_future.result() if cloud_future else (None, {})
     pids = {f"sshd:{name}": pid for name, (pid, _) in booted.items()} | cloud_pids
-    paths = write_outputs(ctx, topology, {name: key for name, (_, key) in booted.items()})
+    paths = write_outputs(ctx, topology, {name: key for name, (_, key) in booted.items()},
+                          lab_cloud.bucket if lab_cloud else None)
     manifest = LabManifest(seed=seed, host_count=len(topology), subnet=ctx.subnet, bridge=ctx.bridge,
                            hosts=topology, cloud=lab_cloud, paths=paths, pids=pids)
     write_manifest(ctx.state_dir, manifest)

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from orchestrator.errors import LabError
-from orchestrator.lab import apps, netns
+from orchestrator.lab import apps, names, netns
 from orchestrator.lab.manifest import LabHost
 
 SSHD = "/usr/sbin/sshd"
@@ -58,10 +58,12 @@ Subsystem sftp internal-sftp
 
 
 def boot_script(hdir: Path, host: LabHost, python: str, subnet: str) -> str:
+    """The host's boot: network, its mounts (the lab's name records before /root, which may hold them), sshd."""
     q = shlex.quote
     h = str(hdir)
     mounts = [
         f"mount -t overlay lab-etc -o lowerdir={h}/layer/etc:/etc,upperdir={h}/etc-upper,workdir={h}/etc-work /etc",
+        f"mount --bind {hdir.parent.parent / names.NAMES_DIR} {names.INSIDE_DIR}",
         f"mount -t overlay lab-usrlib -o lowerdir={h}/layer/usrlib:/usr/lib /usr/lib",
         f"mount --bind {h}/proc/cpuinfo /proc/cpuinfo",
         f"mount --bind {h}/proc/meminfo /proc/meminfo",

@@ -11,7 +11,7 @@ import shlex
 import stat
 from pathlib import Path
 
-from orchestrator.lab import apps
+from orchestrator.lab import apps, names
 from orchestrator.lab.distros import DISTROS, RELEASE_FILES
 from orchestrator.lab.manifest import LabHost, LabService
 
@@ -106,12 +106,6 @@ def passwd(real: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def etc_hosts(hosts: list[tuple[str, str]]) -> str:
-    lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
-    lines += [f"{address}\t{name}" for name, address in hosts]
-    return "\n".join(lines) + "\n"
-
-
 def service_spec(service: LabService) -> dict[str, object]:
     return {"name": service.name, "process": service.process, "port": service.port, "data": service.data_dir,
             "connects": [[h, p] for h, p in service.connects]}
@@ -154,12 +148,15 @@ def _whiteout(path: Path) -> None:
     os.mknod(path, stat.S_IFCHR | 0o000, os.makedev(0, 0))
 
 
-def write_layers(hdir: Path, host: LabHost, all_hosts: list[tuple[str, str]], python: str) -> None:
-    """Everything under ``hdir`` that the host's boot script mounts."""
+def write_layers(hdir: Path, host: LabHost, python: str) -> None:
+    """Everything under ``hdir`` that the host's boot script mounts.
+
+    ``/etc/hosts`` is a symlink into the lab's shared name records (see ``names``), not a copy.
+    """
     distro = DISTROS[host.os.key]
     etc, usrlib = hdir / "layer" / "etc", hdir / "layer" / "usrlib"
-    for d in (etc / "init.d", etc / "pindah-lab", usrlib, hdir / "etc-upper", hdir / "etc-work", hdir / "proc",
-              hdir / "run", hdir / "log", hdir / "root-upper", hdir / "root-work", hdir / "srv"):
+    for d in (etc / "init.d", etc / "pindah-lab" / "names", usrlib, hdir / "etc-upper", hdir / "etc-work",
+              hdir / "proc", hdir / "run", hdir / "log", hdir / "root-upper", hdir / "root-work", hdir / "srv"):
         d.mkdir(parents=True, exist_ok=True)
     os.setxattr(etc / "init.d", "trusted.overlay.opaque", b"y")  # only the lab's services show
     for name in RELEASE_FILES:
@@ -172,7 +169,8 @@ def write_layers(hdir: Path, host: LabHost, all_hosts: list[tuple[str, str]], py
     else:
         _whiteout(usrlib / "os-release")
     (etc / "hostname").write_text(host.hostname + "\n")
-    (etc / "hosts").write_text(etc_hosts(all_hosts))
+    (etc / "hosts").unlink(missing_ok=True)
+    (etc / "hosts").symlink_to(f"{names.INSIDE_DIR}/{names.NAMES_FILE}")
     (etc / "passwd").write_text(passwd(Path("/etc/passwd").read_text()))
     specs = [service_spec(s) for s in host.services]
     (etc / "pindah-lab" / "services.json").write_text(json.dumps(specs, indent=1) + "\n")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.lab import hosts as labhosts
-from orchestrator.lab import netns, outputs
+from orchestrator.lab import names, netns, outputs
 from orchestrator.lab.distros import CLOUD_IMAGE_DISTRO, DISTROS
 from orchestrator.lab.manifest import MANIFEST_NAME, LabDisk, LabHost, LabManifest
 
@@ -84,10 +84,10 @@ class Watcher:
 
         assert manifest.cloud is not None
         host = cloud_host(instance)
-        etc_hosts = [(h.hostname, h.address) for h in manifest.hosts] + [(host.hostname, host.address)]
         slot = self.slot(host.address, manifest.cloud.subnet_cidr)
+        names.update(names.names_file(self.ctx.state_dir), {host.hostname: host.address})
         netns.create_host_nets(self.ctx.tag, [slot])
-        pid, public = boot_host(self.ctx, slot, host, etc_hosts)
+        pid, public = boot_host(self.ctx, slot, host)
         with self.ctx.known_hosts.open("a", encoding="utf-8") as fh:
             fh.write(outputs.known_hosts_line(host.address, public))
         record = {"slot": slot, "pid": pid, "host": host.model_dump(mode="json")}
@@ -99,6 +99,7 @@ class Watcher:
     def remove(self, name: str) -> None:
         record = json.loads((self.records / name).read_text())
         slot, address = record["slot"], record["host"]["address"]
+        names.update(names.names_file(self.ctx.state_dir), {record["host"]["hostname"]: None})
         labhosts.kill_netns([netns.netns_name(self.ctx.tag, slot)])
         netns.delete_host_net(self.ctx.tag, slot)
         shutil.rmtree(self.ctx.host_dir(name), ignore_errors=True)

@@ -59,7 +59,7 @@ def test_write_layers_hides_foreign_release_files(tmp_path):
 
         pytest.skip("whiteouts (mknod) and trusted xattrs need root")
     host = next(h for h in build_topology(7, 60, "10.213.0.0/16") if h.os.key in ("rhel6.10", "centos6.7"))
-    write_layers(tmp_path, host, [(host.hostname, host.address)], "/usr/bin/python3")
+    write_layers(tmp_path, host, "/usr/bin/python3")
     etc = tmp_path / "layer" / "etc"
     assert (etc / "redhat-release").read_text().startswith(("Red Hat", "CentOS"))
     assert stat.S_ISCHR((etc / "os-release").lstat().st_mode)
@@ -67,3 +67,5 @@ def test_write_layers_hides_foreign_release_files(tmp_path):
     assert os.getxattr(etc / "init.d", "trusted.overlay.opaque") == b"y"
     assert sorted(p.name for p in (etc / "init.d").iterdir()) == sorted(s.name for s in host.services)
     assert (etc / "hostname").read_text() == host.hostname + "\n"
+    assert os.readlink(etc / "hosts") == "/etc/pindah-lab/names/hosts"  # the lab's shared name records
+    assert (etc / "pindah-lab" / "names").is_dir()  # where the boot script mounts them
