@@ -12,6 +12,7 @@ demo: setup
 lint: setup
 	.venv/bin/ruff check orchestrator discovery tests
 	.venv/bin/mypy
+	.venv/bin/ansible-lint -q playbooks
 
 test: lint
 	.venv/bin/pytest -q -ra

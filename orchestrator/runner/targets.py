@@ -2,7 +2,11 @@
 
 A host declares ``pindah_services`` (a list of ``{name, port}``) and ``pindah_data_dirs`` (absolute
 paths). Optional: ``pindah_target_user``, ``pindah_target_port`` (22), ``pindah_target_key_file``,
-``pindah_target_known_hosts`` (default: the source's user, key and known_hosts file).
+``pindah_target_known_hosts`` (default: the source's user, key and known_hosts file); the target's
+``pindah_target_flavor``, ``pindah_target_image``, ``pindah_target_subnet``, ``pindah_target_tags``
+(default: the cloud settings); ``pindah_dns_name`` (the name its dependents use, default the host's
+name) and ``pindah_name_map`` (the estate's name record file); ``pindah_backup_bucket``,
+``pindah_backup_keep``, ``pindah_bwlimit_kbps``, ``pindah_min_free_mb``, ``pindah_rollback_target``.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from orchestrator.errors import InputError, RunError
 
 SERVICE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+DNS_NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
+BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+TAG_RE = re.compile(r"^[A-Za-z0-9 _.:/=+@-]{1,128}$")
 TARGET_SUFFIX = "__target"
 
 
@@ -76,6 +83,53 @@ class MigrationSpec(_Frozen):
     target_known_hosts_file: str | None
     python_interpreter: str = "/usr/bin/python3"
     provision_timeout: int = Field(default=180, ge=10, le=3600)
+    target_flavor: str | None = None
+    target_image: str | None = None
+    target_subnet: str | None = None
+    target_tags: dict[str, str] = Field(default_factory=dict)
+    dns_name: str = ""
+    name_map: str | None = None
+    backup_bucket: str = "pindah-backups"
+    backup_keep: int = Field(default=0, ge=0, le=1000)
+    bwlimit_kbps: int = Field(default=0, ge=0)
+    min_free_mb: int = Field(default=100, ge=0)
+    rollback_target: str = "terminate"
+
+    @field_validator("dns_name")
+    @classmethod
+    def _dns(cls, value: str) -> str:
+        if value and not DNS_NAME_RE.match(value):
+            raise ValueError(f"{value!r} is not a host name")
+        return value
+
+    @field_validator("backup_bucket")
+    @classmethod
+    def _bucket(cls, value: str) -> str:
+        if not BUCKET_RE.match(value):
+            raise ValueError(f"{value!r} is not an S3 bucket name (3-63 of a-z 0-9 . -)")
+        return value
+
+    @field_validator("target_tags")
+    @classmethod
+    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, tag in value.items():
+            if not TAG_RE.match(key) or not TAG_RE.match(tag) or key.startswith("pindah:"):
+                raise ValueError(f"tag {key!r}={tag!r} is not allowed (1-128 plain characters, no 'pindah:' keys)")
+        return value
+
+    @field_validator("name_map")
+    @classmethod
+    def _name_map(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("/"):
+            raise ValueError(f"name record file {value!r} must be an absolute path")
+        return value
+
+    @field_validator("rollback_target")
+    @classmethod
+    def _rollback(cls, value: str) -> str:
+        if value not in ("terminate", "stop"):
+            raise ValueError(f"{value!r} must be 'terminate' or 'stop'")
+        return value
 
     @field_validator("data_dirs")
     @classmethod
@@ -113,6 +167,7 @@ def spec_from_host(host: InventoryHostLike, *, source: str = "inventory",
             target_known_hosts_file=_opt(hv.get("pindah_target_known_hosts")) or kh,
             python_interpreter=str(hv.get("ansible_python_interpreter") or "/usr/bin/python3"),
             provision_timeout=int(hv.get("pindah_provision_timeout") or 180),
+            **_target_options(hv), **_migration_options(hv, host.name),
         )
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -120,6 +175,28 @@ def spec_from_host(host: InventoryHostLike, *, source: str = "inventory",
         raise InputError(f"host {host.name}: {where} invalid: {first['msg']}",
                          source=source, hint="pindah_services: [{name: app, port: 8080}], "
                          "pindah_data_dirs: [/srv/app]") from None
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"host {host.name}: a pindah_* number is not a number ({exc})", source=source,
+                         hint="pindah_target_port, pindah_backup_keep, pindah_bwlimit_kbps, pindah_min_free_mb "
+                         "and pindah_provision_timeout take whole numbers") from None
+
+
+def _target_options(hv: Mapping[str, Any]) -> dict[str, Any]:
+    tags = hv.get("pindah_target_tags") or {}
+    if not isinstance(tags, Mapping):
+        tags = {"_": "pindah_target_tags must be a mapping"}  # refused by the validator, naming the var
+    return {"target_flavor": _opt(hv.get("pindah_target_flavor")), "target_image": _opt(hv.get("pindah_target_image")),
+            "target_subnet": _opt(hv.get("pindah_target_subnet")),
+            "target_tags": {str(k): str(v) for k, v in tags.items()}}
+
+
+def _migration_options(hv: Mapping[str, Any], name: str) -> dict[str, Any]:
+    return {"dns_name": str(hv.get("pindah_dns_name") or name), "name_map": _opt(hv.get("pindah_name_map")),
+            "backup_bucket": str(hv.get("pindah_backup_bucket") or "pindah-backups"),
+            "backup_keep": int(hv.get("pindah_backup_keep") or 0),
+            "bwlimit_kbps": int(hv.get("pindah_bwlimit_kbps") or 0),
+            "min_free_mb": int(hv.get("pindah_min_free_mb", 100) or 0),
+            "rollback_target": str(hv.get("pindah_rollback_target") or "terminate")}
 
 
 def specs_for_servers(hosts: Iterable[InventoryHostLike], servers: Sequence[str], *,

@@ -10,14 +10,18 @@ description:
   - Finds a running or pending instance tagged C(pindah:server=<server>) and C(pindah:plan=<plan>);
     creates one with RunInstances if there is none. Waits until its private address accepts TCP
     connections on port 22 (and, when I(known_hosts) is given, until its host key is listed there).
+  - C(state=absent) terminates, C(state=stopped) stops every live instance with those tags (none is fine):
+    what rollback does to the target.
   - Credentials come from the environment (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) or a profile.
 options:
+  state: {type: str, choices: [present, absent, stopped], default: present}
+  tags: {type: dict, default: {}, description: more tags for a new instance (from the plan)}
   server: {type: str, required: true}
   plan: {type: str, required: true}
   endpoint_url: {type: str, required: true}
   region: {type: str, required: true}
-  subnet_id: {type: str, required: true}
-  image_id: {type: str, required: true}
+  subnet_id: {type: str, required: false}
+  image_id: {type: str, required: false}
   instance_type: {type: str, default: t3.micro}
   ssh_port: {type: int, default: 22}
   known_hosts: {type: path, required: false}
@@ -28,6 +32,8 @@ RETURN = r"""
 instance_id: {type: str, description: the instance's id}
 address: {type: str, description: the instance's private IP address}
 created: {type: bool, description: whether this call created the instance}
+instance_type: {type: str, description: the instance's type}
+removed: {type: list, description: instances terminated or stopped (absent, stopped)}
 """
 
 import socket
@@ -51,9 +57,10 @@ def _find(ec2, server, plan):
 
 
 def _create(ec2, params):
-    tags = [{"Key": "pindah:server", "Value": params["server"]},
-            {"Key": "pindah:plan", "Value": params["plan"]},
-            {"Key": "Name", "Value": params["server"]}]
+    extra = {str(k): str(v) for k, v in (params.get("tags") or {}).items() if not str(k).startswith("pindah:server")}
+    extra.update({"pindah:server": params["server"], "pindah:plan": params["plan"]})
+    extra.setdefault("Name", params["server"])
+    tags = [{"Key": k, "Value": v} for k, v in sorted(extra.items())]
     reply = ec2.run_instances(
         ImageId=params["image_id"], InstanceType=params["instance_type"], SubnetId=params["subnet_id"],
         MinCount=1, MaxCount=1, TagSpecifications=[{"ResourceType": "instance", "Tags": tags}])
@@ -91,19 +98,45 @@ def _wait_ssh(address, port, known_hosts, deadline):
         time.sleep(0.5)
 
 
+def _remove(ec2, params):
+    """Terminate (absent) or stop (stopped) every live instance of the server; none to remove is fine."""
+    found = []
+    while True:
+        instance = _find(ec2, params["server"], params["plan"])
+        if instance is None or instance["InstanceId"] in found:
+            return found
+        found.append(instance["InstanceId"])
+        if params["state"] == "absent":
+            ec2.terminate_instances(InstanceIds=[instance["InstanceId"]])
+        else:
+            ec2.stop_instances(InstanceIds=[instance["InstanceId"]])
+            _wait_gone(ec2, instance["InstanceId"])
+
+
+def _wait_gone(ec2, instance_id, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        desc = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+        if desc["State"]["Name"] not in LIVE_STATES:
+            return
+        time.sleep(0.5)
+
+
 def main():
     module = AnsibleModule(argument_spec={
+        "state": {"type": "str", "choices": ["present", "absent", "stopped"], "default": "present"},
+        "tags": {"type": "dict", "default": {}},
         "server": {"type": "str", "required": True},
         "plan": {"type": "str", "required": True},
         "endpoint_url": {"type": "str", "required": True},
         "region": {"type": "str", "required": True},
-        "subnet_id": {"type": "str", "required": True},
-        "image_id": {"type": "str", "required": True},
+        "subnet_id": {"type": "str", "required": False},
+        "image_id": {"type": "str", "required": False},
         "instance_type": {"type": "str", "default": "t3.micro"},
         "ssh_port": {"type": "int", "default": 22},
         "known_hosts": {"type": "path", "required": False},
         "wait_timeout": {"type": "int", "default": 120},
-    }, supports_check_mode=False)
+    }, required_if=[("state", "present", ("subnet_id", "image_id"))], supports_check_mode=False)
     params = module.params
     try:
         import boto3
@@ -113,6 +146,12 @@ def main():
                          "with ansible_python_interpreter set to ansible_playbook_python")
     ec2 = boto3.client("ec2", endpoint_url=params["endpoint_url"], region_name=params["region"])
     deadline = time.monotonic() + params["wait_timeout"]
+    if params["state"] != "present":
+        try:
+            removed = _remove(ec2, params)
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            module.fail_json(msg=f"EC2 API at {params['endpoint_url']} failed: {exc}")
+        module.exit_json(changed=bool(removed), removed=removed)
     try:
         instance = _find(ec2, params["server"], params["plan"])
         created = instance is None
@@ -125,7 +164,7 @@ def main():
     except TimeoutError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=created, created=created, instance_id=desc["InstanceId"],
-                     address=desc["PrivateIpAddress"])
+                     address=desc["PrivateIpAddress"], instance_type=desc.get("InstanceType", ""))
 
 
 if __name__ == "__main__":

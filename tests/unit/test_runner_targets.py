@@ -75,3 +75,34 @@ def test_provision_timeout_comes_from_the_inventory() -> None:
     assert spec_from_host(host(pindah_data_dirs=["/srv/a"], pindah_provision_timeout=600)).provision_timeout == 600
     with pytest.raises(InputError):
         spec_from_host(host(pindah_data_dirs=["/srv/a"], pindah_provision_timeout=1))
+
+
+def test_target_shape_and_migration_options_come_from_the_inventory() -> None:
+    spec = spec_from_host(host(pindah_services=[{"name": "nginx", "port": 80}], pindah_target_flavor="m5.large",
+                               pindah_target_image="ami-1", pindah_target_subnet="subnet-2",
+                               pindah_target_tags={"owner": "dukcapil"}, pindah_dns_name="www.example.go.id",
+                               pindah_name_map="/lab/names/hosts", pindah_backup_bucket="backups-1",
+                               pindah_backup_keep=3, pindah_bwlimit_kbps=2048, pindah_min_free_mb=0,
+                               pindah_rollback_target="stop"))
+    assert (spec.target_flavor, spec.target_image, spec.target_subnet) == ("m5.large", "ami-1", "subnet-2")
+    assert spec.target_tags == {"owner": "dukcapil"} and spec.dns_name == "www.example.go.id"
+    assert (spec.name_map, spec.backup_bucket, spec.backup_keep) == ("/lab/names/hosts", "backups-1", 3)
+    assert (spec.bwlimit_kbps, spec.min_free_mb, spec.rollback_target) == (2048, 0, "stop")
+    plain = spec_from_host(host(pindah_services=[{"name": "nginx", "port": 80}]))
+    assert (plain.dns_name, plain.backup_bucket, plain.min_free_mb, plain.name_map) == ("web1", "pindah-backups",
+                                                                                       100, None)
+
+
+@pytest.mark.parametrize(("var", "value", "where"), [
+    ("pindah_dns_name", "a b; reboot", "dns_name"),
+    ("pindah_backup_bucket", "Bad_Bucket", "backup_bucket"),
+    ("pindah_target_tags", {"pindah:server": "x"}, "target_tags"),
+    ("pindah_name_map", "relative/hosts", "name_map"),
+    ("pindah_rollback_target", "explode", "rollback_target"),
+    ("pindah_bwlimit_kbps", -5, "bwlimit_kbps"),
+    ("pindah_backup_keep", "many", "pindah_* number"),
+])
+def test_bad_migration_options_are_refused_naming_the_var(var: str, value: object, where: str) -> None:
+    with pytest.raises(InputError, match=where.replace("*", r"\*")) as err:
+        spec_from_host(host(pindah_services=[{"name": "nginx", "port": 80}], **{var: value}))
+    assert "web1" in err.value.message
