@@ -11,7 +11,8 @@ description:
     C(<staging>/<absolute path>)) into C(data.tar.gz), checking every file against I(manifest) (computed on
     the source), uploads it and C(manifest.json) under I(prefix), then downloads the archive again and checks
     every file's sha256 against the manifest (the restore test). Only then it writes C(restore-verified.json).
-  - C(mode=verify) checks that a restore-verified backup with the manifest digest I(digest) is under I(prefix).
+  - C(mode=verify) checks that a restore-verified backup is under I(prefix) whose manifest has the digest
+    I(digest) (without I(digest): the digest its restore proof names).
   - C(mode=prune) keeps the newest I(keep) backups (runs) under I(server_prefix) and deletes the older ones.
   - Credentials come only from the environment (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) or a profile.
 options:
@@ -152,14 +153,15 @@ def read_json(s3, bucket, key):
 
 
 def verify(s3, p):
-    if not p.get("digest") or not p.get("prefix"):
+    if not p.get("prefix"):
         raise BackupError("no verified backup recorded for this server: run the backup phase first")
     proof = read_json(s3, p["bucket"], f"{p['prefix']}/{VERIFIED}")
     stored = read_json(s3, p["bucket"], f"{p['prefix']}/{MANIFEST}")
     actual = manifest_digest(stored.get("files") or {})
-    if not (proof.get("digest") == actual == p["digest"]):
+    expected = p.get("digest") or actual  # without a recorded digest: the stored proof must match its manifest
+    if not (proof.get("digest") == actual == expected):
         raise BackupError(f"backup under s3://{p['bucket']}/{p['prefix']} does not match the recorded manifest "
-                          f"digest {p['digest']}")
+                          f"digest {expected}")
     return {"changed": False, "prefix": p["prefix"], "digest": actual, "files": proof.get("files", 0),
             "bytes": proof.get("bytes", 0), "verified": True}
 
