@@ -105,6 +105,12 @@ class Resources:
     default_bandwidth: float | None
     zones: dict[str, Zone]
     _frozen: dict[tuple[str, int], str | None] = field(default_factory=dict)
+    _limits: dict[tuple[str, int], float | None] = field(default_factory=dict)
+    _periods: dict[tuple[str, int, int], str] = field(default_factory=dict)
+    limits: dict[str, tuple[float | None, float | None, float | None]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.limits = {n: (z.max_servers, z.max_vcpu, z.max_memory_gb) for n, z in self.zones.items()}
 
     @classmethod
     def make(cls, rules: PlanRules) -> Resources:
@@ -120,11 +126,17 @@ class Resources:
 
     def site_limit_gb(self, site: str, slot: int) -> float | None:
         """Most data the site can replicate in the slot's window; None: no limit known."""
-        mbps, hours = self.mbps(site), self.calendar.hours(slot)
-        return None if mbps is None or hours is None else mbps * hours * 3600 / MBIT_PER_GB
+        key = (site, slot)
+        if key not in self._limits:
+            mbps, hours = self.mbps(site), self.calendar.hours(slot)
+            self._limits[key] = None if mbps is None or hours is None else mbps * hours * 3600 / MBIT_PER_GB
+        return self._limits[key]
 
     def period(self, zone: str, index: int, slot: int) -> str:
-        return self.calendar.month(slot) if self.zones[zone].per == "month" else f"wave {index}"
+        key = (zone, index, slot)
+        if key not in self._periods:
+            self._periods[key] = self.calendar.month(slot) if self.zones[zone].per == "month" else f"wave {index}"
+        return self._periods[key]
 
     def frozen(self, unit: str, freezes: Sequence[tuple[Freeze, tuple[str, ...]]], slot: int) -> str | None:
         """Why the unit may not move in ``slot`` (the first freeze overlapping it), or None."""

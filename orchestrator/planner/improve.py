@@ -17,7 +17,7 @@ import random
 from collections import defaultdict
 
 from orchestrator.planner.units import Problem, Unit
-from orchestrator.planner.waves import Assignment, WaveBox, add_load, resource_refusal
+from orchestrator.planner.waves import Assignment, WaveBox, add_load, resource_ok
 
 MAX_PASSES = 30
 MAX_KICKS = 300
@@ -69,7 +69,7 @@ class _Search:
         limit = p.rules.max_wave_storage_gb
         if limit is not None and target.storage + unit.storage - (leaving.storage if leaving else 0.0) > limit + EPS:
             return False
-        if self.resources and resource_refusal(p, self.a.zone_used, unit, target, leaving) is not None:
+        if self.resources and not resource_ok(p, self.a.zone_used, unit, target, leaving):
             return False
         if p.rules.separate_environments:
             envs = dict(target.envs)

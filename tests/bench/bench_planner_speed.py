@@ -20,6 +20,10 @@ RULES = {
     "pilot + ramp 10/15 + 20 TB per wave + separate environments": rules_from_config(
         {"ramp": [10, 15], "max_wave_storage_gb": 20000, "separate_environments": True}),
     "capacity only": PlanRules(max_wave_servers=25, hard_ports=()),
+    "calendar (weekly waves) + 3 agency freezes + 100 Mbit/s per site + zone of 150 vCPU per wave": rules_from_config(
+        {"start_date": "2027-01-04", "default_bandwidth_mbps": 100, "zones": {"z": {"max_vcpu": 150}},
+         "freeze": [{"name": f"f{i}", "start": f"2027-0{i + 1}-01", "end": f"2027-0{i + 1}-20",
+                     "agencies": [f"ag{i:03d}", f"ag{i + 10:03d}"]} for i in (1, 2, 3)]}),
 }
 
 
