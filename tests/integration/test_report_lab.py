@@ -15,16 +15,20 @@ from typer.testing import CliRunner
 
 from orchestrator.cli import app
 from orchestrator.discover import discover
+from orchestrator.workspace import init_workspace
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")]
 
 
 def test_lab_report_in_the_browser(lab: Any, tmp_path: Path) -> None:
-    result = discover(lab.workspace, Path(lab.manifest.paths.inventory), forks=10, timeout=10)
+    # a workspace of its own: the shared lab workspace's plans and snapshots stay as the other tests expect
+    ws = init_workspace(tmp_path / "ws")
+    result = discover(ws, Path(lab.manifest.paths.inventory), forks=10, timeout=10,
+                      known_hosts=Path(lab.manifest.paths.known_hosts))
     reachable = sum(1 for f in result.facts if f.reachable)
     assert reachable == len(lab.manifest.hosts)
-    root = str(lab.workspace.root)
+    root = str(ws.root)
     runner = CliRunner()
     made = runner.invoke(app, ["-w", root, "plan", "create", "--id", "report-lab"])
     assert made.exit_code == 0, made.output
