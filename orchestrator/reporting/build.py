@@ -156,7 +156,8 @@ def _costs(rows: Sequence[ServerRow], src: ReportSources) -> Costs:
                  vcpu=sum(r.cpu_count or 0 for r in rows),
                  memory_gb=round(sum(r.memory_mb or 0 for r in rows) / 1024, 1), disk_gb=round(disk, 1),
                  unknown_size=sum(1 for r in rows if None in (r.cpu_count, r.memory_mb, r.disk_gb)),
-                 by_flavor=_counts(r.flavor for r in sized))
+                 by_flavor=_counts(r.flavor for r in sized),
+                 by_month=tuple((str(m), float(v)) for m, v in getattr(plan, "monthly_cost_by_month", ()) or ()))
 
 
 def _runs(runs: Sequence[RunRow], plan: Plan | None) -> Runs | None:

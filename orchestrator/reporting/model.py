@@ -119,6 +119,7 @@ class Costs(Frozen):
     disk_gb: float
     unknown_size: int  # servers missing cpu, memory or disk
     by_flavor: tuple[Count, ...]
+    by_month: tuple[tuple[str, float], ...] = ()  # calendar month -> cloud run-rate once its waves moved
 
 
 class Blocker(Frozen):

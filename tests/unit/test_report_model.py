@@ -101,6 +101,10 @@ def test_calendar_and_bandwidth_of_the_plan_are_shown() -> None:
     assert first.start == "2027-01-04" and first.end is not None
     assert first.replication_hours == plan.waves[0].replication_hours is not None
     assert first.replication_basis.startswith("from the plan")
+    costed = build_plan(make_inputs(_inputs(), _edges()), plan_id="p", max_wave_servers=2, created_at="t",
+                        rules=rules, catalog=CATALOG)
+    by_month = build_report(ReportSources(generated_at="now", servers=_inputs(), plan=costed)).costs.by_month
+    assert by_month and by_month == tuple((m, float(v)) for m, v in costed.monthly_cost_by_month)
     undated = build_report(ReportSources(generated_at="now", servers=_inputs(), plan=_plan()))
     assert not undated.dated and undated.waves[0].start is None
     assert undated.waves[0].replication_hours is None and "bandwidth_mbps" in undated.waves[0].replication_basis

@@ -377,6 +377,10 @@
       ["on-premises", money(C.onprem_monthly), C.onprem_basis], ["cloud", money(C.cloud_monthly), C.cloud_basis]], [0, 1, 0]));
     box.appendChild(el("p", null, "Sizing: " + num(C.vcpu, 0) + " vCPU, " + num(C.memory_gb) + " GB memory, " + num(C.disk_gb) + " GB disk declared or discovered; " +
       C.unknown_size + " server(s) miss CPU, memory or disk; " + C.sized_servers + " sized to a flavor, " + C.unsized_servers + " without a fitting flavor."));
+    if (C.by_month.length) {
+      box.appendChild(el("h3", { text: "Cloud run-rate per month, as the waves move" }));
+      box.appendChild(table(["month", "monthly (" + C.currency + ")"], C.by_month.map(function (m) { return [m[0], money(m[1])]; }), [0, 1]));
+    }
     if (C.by_flavor.length) box.appendChild(bars("Servers by target flavor", C.by_flavor, 20));
   }
 
