@@ -187,7 +187,10 @@ class Browser:
         """Poll the page's status until ``predicate(status[key])`` holds; returns the status."""
         deadline = time.monotonic() + timeout
         while True:
-            status = self.status()
+            try:
+                status = self.status()
+            except RuntimeError:  # the page is still navigating: its context was replaced
+                status = {}
             if key in status and callable(predicate) and predicate(status[key]):
                 return status
             if time.monotonic() > deadline:
