@@ -37,7 +37,7 @@ class _Status(HTMLParser):
 
 def _run(args: list[str], timeout: float) -> tuple[str, str, float]:
     with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
-        cmd = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        cmd = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                "--enable-logging=stderr", "--v=0", f"--user-data-dir={profile}", "--virtual-time-budget=15000",
                *args]
         start = time.perf_counter()
@@ -84,7 +84,7 @@ class Browser:
             os.dup2(b, 4)
 
         self.proc = subprocess.Popen(
-            [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+            [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
              "--remote-debugging-pipe", f"--user-data-dir={self._profile.name}", f"--window-size={width},{height}",
              "about:blank"],
             close_fds=False, preexec_fn=fds, stdout=subprocess.DEVNULL,  # noqa: PLW1509
