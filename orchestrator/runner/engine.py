@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from orchestrator.runner.events import redact, secret_env_values
-from orchestrator.runner.hostvars import wave_extravars, wave_hostvars
+from orchestrator.runner.hostvars import WaveContext, phase_data, wave_extravars, wave_hostvars
 from orchestrator.runner.playbook import HostOutcome, PhaseRequest, PhaseResult, PlaybookRunner
 from orchestrator.runner.schedule import Limits, Placement, admit, blocked_by, over_budget
 from orchestrator.runner.states import (
@@ -65,6 +65,7 @@ class WaveRequest:
     approve_cutover: bool = False
     resume_run: int | None = None  # continue this run instead of creating one
     meta: Mapping[str, Any] = field(default_factory=dict)  # what a resume needs to know (the inventory path)
+    context: WaveContext | None = None  # the plan's view of the wave for the playbooks (flavors, dependencies)
 
 
 @dataclass(frozen=True)
@@ -370,17 +371,11 @@ class _Wave:
                             kind=kind, event=event)
 
     def absorb(self, name: str, phase: Phase, outputs: Mapping[str, Any]) -> None:
-        if outputs:
-            self.data[name].setdefault("outputs", {})[phase.value] = dict(outputs)
-        if phase is Phase.PRECHECK:
-            self.data[name]["source_answers"] = dict(outputs.get("answers") or {})
-        elif phase is Phase.PROVISION:
-            self.data[name]["target"] = {"instance_id": outputs.get("instance_id"),
-                                         "address": outputs.get("address"),
-                                         "created": outputs.get("created") in (True, "True", "true")}
+        """Keep what the phase reported for later phases (hostvars.phase_data decides what and where)."""
+        self.data[name].update(phase_data(phase.value, outputs))
 
     def extravars(self) -> dict[str, Any]:
         return wave_extravars(self.request.plan_id, self.request.wave, self.request.cloud)
 
     def hostvars(self, names: Sequence[str]) -> dict[str, dict[str, Any]]:
-        return wave_hostvars(self.specs, self.data, self.workdir, names)
+        return wave_hostvars(self.specs, self.data, self.workdir, names, self.request.context)

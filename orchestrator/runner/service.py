@@ -18,6 +18,7 @@ from orchestrator.cloud import CloudSettings, load_cloud_settings
 from orchestrator.errors import RunError
 from orchestrator.plan import Plan, load_plan
 from orchestrator.runner.engine import WaveEngine, WaveObserver, WaveRequest, WaveResult
+from orchestrator.runner.hostvars import wave_context
 from orchestrator.runner.lock import WaveLock
 from orchestrator.runner.playbook import AnsibleRunnerPlaybooks, PlaybookRunner, reap_orphans
 from orchestrator.runner.schedule import FailureBudget, Limits, Placement, cohorts
@@ -138,7 +139,8 @@ def _prepare(ws: Workspace, store: Store, options: RunOptions) -> _Prepared:
         retries=options.retries, retry_delay=options.retry_delay,
         pause_before_cutover=pause, approve_cutover=options.approve_cutover,
         resume_run=resume.id if resume else None,
-        meta={"inventory": str(inventory), "pause_before_cutover": pause})
+        meta={"inventory": str(inventory), "pause_before_cutover": pause},
+        context=wave_context(plan, options.wave, done=_done(store, plan.id)))
     return _Prepared(plan, names, resume, request, books)
 
 
@@ -235,9 +237,13 @@ def _remaining(state: ServerState, request: WaveRequest) -> list[Phase]:
     return remaining
 
 
+def _done(store: Store, plan_id: str) -> set[str]:
+    return {r.server for r in store.run_servers(plan_id) if r.state == ServerState.DONE}
+
+
 def _not_done(store: Store, plan_id: str, wave: int, servers: Sequence[str]) -> list[str]:
     """The wave's servers that have not been migrated yet: a done server is never moved twice."""
-    done = {r.server for r in store.run_servers(plan_id) if r.state == ServerState.DONE}
+    done = _done(store, plan_id)
     todo = [s for s in servers if s not in done]
     if not todo:
         raise RunError(f"every server of wave {wave} of plan {plan_id} is already done",

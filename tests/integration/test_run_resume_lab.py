@@ -17,30 +17,35 @@ from typing import Any
 import pytest
 from test_run_wave import PLAN_ID, answer, migration_inventory, restore_lab, without_host, write_plan
 
+from orchestrator.plan import dump_plan, load_plan
 from orchestrator.store import Store
 
 pytestmark = pytest.mark.integration
 PINDAH = str(Path(sys.executable).parent / "pindah")
 
 
+RESUME_PLAN = "resume-it"
+
+
 def _cutover_started(db: Path) -> bool:
-    if not db.exists():
-        return False
     with Store.open(db) as store:
-        return any((r.data.get("phases") or {}).get("cutover", {}).get("started") for r in store.run_servers())
+        return any((r.data.get("phases") or {}).get("cutover", {}).get("started")
+                   for r in store.run_servers(RESUME_PLAN))
 
 
 def test_kill_during_cutover_then_resume_on_the_lab(lab: Any, tmp_path: Path) -> None:
     movable = [h for h in lab.manifest.hosts if any(s.port and s.data_dir for s in h.services)]
-    servers = [h.name for h in movable[:2]]
+    servers = [h.name for h in movable[-2:]]  # not the servers other tests of the shared lab move
     inventory = migration_inventory(lab, tmp_path / "inventory.yml", set())
     write_plan(lab, servers)
+    plan = load_plan(lab.workspace.plans_dir, PLAN_ID).model_copy(update={"id": RESUME_PLAN})
+    (lab.workspace.plans_dir / f"{RESUME_PLAN}.yaml").write_text(dump_plan(plan))
     before = {}
     for name in servers:
         host = lab.manifest.host(name)
         svc = next(s for s in host.services if s.port and s.data_dir)
         before[name] = (svc.port, answer(host.address, svc.port))
-    command = [PINDAH, "--workspace", str(lab.workspace.root), "run", "--plan", PLAN_ID, "--wave", "1",
+    command = [PINDAH, "--workspace", str(lab.workspace.root), "run", "--plan", RESUME_PLAN, "--wave", "1",
                "-i", str(inventory), "--force", "test: a hand-written plan"]
     try:
         first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -54,11 +59,11 @@ def test_kill_during_cutover_then_resume_on_the_lab(lab: Any, tmp_path: Path) ->
         first.wait()
         second = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
         assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
-        status = subprocess.run([PINDAH, "--workspace", str(lab.workspace.root), "status", "--json"],
+        status = subprocess.run([PINDAH, "--workspace", str(lab.workspace.root), "status", "--plan", RESUME_PLAN, "--json"],
                                 capture_output=True, text=True, check=True)
         rows = {r["name"]: r for r in json.loads(status.stdout)["servers"]}
         with Store.open(lab.workspace.db_path) as store:
-            runs = store.runs(PLAN_ID)
+            runs = store.runs(RESUME_PLAN)
             events = store.events(run_id=runs[0].id)
         assert len(runs) == 1 and runs[0].status == "done"
         for name in servers:
@@ -72,4 +77,4 @@ def test_kill_during_cutover_then_resume_on_the_lab(lab: Any, tmp_path: Path) ->
             port, body = before[name]
             assert without_host(answer(row["target"]["address"], port)) == without_host(body)
     finally:
-        restore_lab(lab, PLAN_ID, servers)
+        restore_lab(lab, RESUME_PLAN, servers)
