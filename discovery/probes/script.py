@@ -74,8 +74,20 @@ def wrap_for_shell(script: str, become: bool = False) -> str:
             "else exec /bin/sh -c \"$0\"; fi" + "' " + quoted)
 
 
+# what a terminal would act on, and what str.splitlines() would break a line at: never part of a fact
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def defang(text: str) -> str:
+    """Host output made safe to parse, store and print: CRLF becomes LF; control characters (ESC, BEL, CR,
+    BS, C1, line/paragraph separators) become U+FFFD, so no escape sequence reaches a terminal or a report
+    and no value splits into two lines. Tab and newline stay: the parsers need them."""
+    return _UNSAFE.sub("\ufffd", text.replace("\r\n", "\n"))
+
+
 def split_output(stdout: str, nonce: str) -> dict[str, Section]:
-    """Sections by probe name; a probe whose END marker is missing gets exit_status None."""
+    """Sections by probe name, defanged; a probe whose END marker is missing gets exit_status None."""
+    stdout = defang(stdout)
     pattern = re.compile(
         rf"^@@PINDAH:{nonce}:BEGIN:(?P<name>\w+)@@$(?P<body>.*?)(?:^@@PINDAH:{nonce}:END:(?P=name):"
         rf"(?P<rc>\d+)@@$|\Z)", re.MULTILINE | re.DOTALL)
