@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,19 +52,45 @@ def default_plan_id(plans_dir: Path, now: datetime) -> str:
 
 
 def write_plan_files(plans_dir: Path, plan: Plan) -> CreatedPlan:
-    """Write both files; refuse to overwrite an existing plan id."""
+    """Write both files atomically; refuse to overwrite an existing plan id.
+
+    Each file is written to a hidden temporary file, flushed to disk, then linked to its name (a link never
+    replaces an existing file), Markdown first: a plan's YAML exists only complete and with its Markdown
+    beside it, whenever pindah is killed. A Markdown file without its YAML is what such a kill left, and
+    is replaced.
+    """
     yaml_path = plan_path(plans_dir, plan.id)
     md_path = yaml_path.with_suffix(".md")
-    for path in (yaml_path, md_path):
-        if path.exists():
-            raise PlanError(f"plan {plan.id!r} already exists ({path})",
-                            hint="plans are never overwritten: choose another --id, or omit --id for a new one")
+    if yaml_path.exists():
+        raise PlanError(f"plan {plan.id!r} already exists ({yaml_path})",
+                        hint="plans are never overwritten: choose another --id, or omit --id for a new one")
     plans_dir.mkdir(parents=True, exist_ok=True)
-    with yaml_path.open("x", encoding="utf-8") as fh:
-        fh.write(dump_plan(plan))
-    with md_path.open("x", encoding="utf-8") as fh:
-        fh.write(render_plan_markdown(plan))
+    md_path.unlink(missing_ok=True)  # left by an interrupted create: its YAML never appeared
+    _write_new(md_path, render_plan_markdown(plan))
+    try:
+        _write_new(yaml_path, dump_plan(plan))
+    except FileExistsError:
+        raise PlanError(f"plan {plan.id!r} already exists ({yaml_path})",
+                        hint="plans are never overwritten: choose another --id, or omit --id for a new one") from None
     return CreatedPlan(plan, yaml_path, md_path)
+
+
+def _write_new(path: Path, text: str) -> None:
+    """Create ``path`` with ``text`` all at once (temp file, fsync, link); FileExistsError if it exists."""
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.link(temp, path)
+    finally:
+        os.unlink(temp)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 def create_plan(ws: Workspace, *, plan_id: str | None = None, max_wave_servers: int | None = None,
