@@ -18,7 +18,7 @@ def parse(text: str) -> tuple[Mount, ...]:
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines or not lines[0].startswith(_HEADER_START):
         raise ParseError("df printed no 'Filesystem ...' header")
-    has_type = lines[0].split()[1] == "Type"
+    has_type = lines[0].split()[1:2] == ["Type"]
     mounts = []
     pending = ""
     for line in lines[1:]:
@@ -28,7 +28,10 @@ def parse(text: str) -> tuple[Mount, ...]:
             pending = " ".join(parts)  # a long device name wrapped onto its own line (non -P df)
             continue
         pending = ""
-        mounts.append(_mount(parts, has_type))
+        try:
+            mounts.append(_mount(parts, has_type))
+        except ValueError as exc:
+            raise ParseError(f"df row not understood: {line[:200]!r} ({exc})") from None
     return tuple(mounts)
 
 
