@@ -25,6 +25,7 @@ from orchestrator.store import Store
 from orchestrator.workspace import Workspace, init_workspace
 
 Pindah = Callable[..., CliResult]
+pytestmark = pytest.mark.integration  # real sshd / ansible-runner; needs root
 AREA = "hostile facts"
 ESCAPES = b"\x1b]0;pwned\x07\x1b[2J\x1b[31m\xc2\x9b31m\r\x08"  # title, clear, colour, C1 CSI, CR, BS
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # anything a terminal acts on (tab, newline allowed)

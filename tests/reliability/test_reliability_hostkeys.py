@@ -15,6 +15,7 @@ from sshd_daemon import Daemon, keygen, start_sshd
 from orchestrator.runner.targets import ssh_options
 
 Pindah = Callable[..., CliResult]
+pytestmark = pytest.mark.integration  # real sshd / ansible-runner; needs root
 AREA = "trust: host keys"
 
 

@@ -26,7 +26,8 @@ from discovery.errors import HINTS, FailureCategory
 from discovery.facts import HostFacts
 from discovery.transport import HandshakeLimits, KnownHostsFile, ParamikoTransport, SshOptions, SshTarget
 
-pytestmark = pytest.mark.skipif(needs_root_sshd() is not None, reason=str(needs_root_sshd()))
+pytestmark = [pytest.mark.integration,
+              pytest.mark.skipif(needs_root_sshd() is not None, reason=str(needs_root_sshd()))]
 AREA = "network faults"
 
 # the sshd session process is the nearest ancestor called sshd*: killing it drops the TCP connection

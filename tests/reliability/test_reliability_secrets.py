@@ -20,6 +20,7 @@ from conftest import CliResult, kill_tree, needs_root_sshd
 from sshd_daemon import Daemon, start_sshd
 
 Pindah = Callable[..., CliResult]
+pytestmark = pytest.mark.integration  # real sshd / ansible-runner; needs root
 AREA = "secrets"
 CANARIES = {
     "PINDAH_TEST_PASSWORD": "canary-password-7Hq2xZ",
