@@ -184,3 +184,19 @@ def test_dates_replication_and_run_rate_reach_markdown_and_show(tmp_path: Path) 
     shown = CliRunner().invoke(app, ["-w", str(ws.root), "plan", "show", "dated"])
     assert shown.exit_code == 0, shown.output
     assert "2027-02-01 to 2027-02-07" in shown.output and "h of a 168 h window" in shown.output
+
+
+def test_plan_create_sizes_from_the_stored_discovery_snapshot(tmp_path: Path) -> None:
+    from orchestrator.planning import create_plan
+    from orchestrator.store import Store
+    from orchestrator.workspace import init_workspace
+
+    ws = init_workspace(tmp_path / "ws")
+    (ws.root / "catalog.yaml").write_text("flavors:\n  - {name: small, vcpu: 2, memory_gb: 8, price_month: 100}\n"
+                                          "  - {name: large, vcpu: 4, memory_gb: 8, price_month: 200}\n"
+                                          "disk_types:\n  - {name: std, price_gb_month: 1}\n")
+    with Store.open(ws.db_path) as store:
+        store.save_snapshot([_host("db1", [10.0, 20.0, 30.0] * 4)], source="test")
+    planned = create_plan(ws, plan_id="sized").plan.server("db1")
+    assert (planned.sizing_method, planned.flavor, planned.sizing_confidence) == ("utilisation", "small", 4)
+    assert planned.data_gb == 60.0 and "12 sample(s)" in planned.sizing_reason
