@@ -9,6 +9,7 @@ moto; after each phase the servers that failed go through rollback.yml, as the e
 from __future__ import annotations
 
 import json
+import shlex
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -122,13 +123,13 @@ def corrupt_target(lab: Any, wave: Wave, name: str) -> None:
     target = wave.data[name]["target"]["address"]
     data_dir = wave.specs[name].data_dirs[0]
     with lab.ssh(target) as ssh:
-        _, out, _ = ssh.exec_command(f"echo corrupted >> {data_dir}/records.csv")
+        _, out, _ = ssh.exec_command(f"echo corrupted >> {shlex.quote(data_dir + '/records.csv')}")
         assert out.channel.recv_exit_status() == 0
 
 
 def resolves(lab: Any, from_host: str, name: str) -> str:
     with lab.ssh(lab.manifest.host(from_host).address) as ssh:
-        _, out, _ = ssh.exec_command(f"getent hosts {name}")
+        _, out, _ = ssh.exec_command(f"getent hosts {shlex.quote(name)}")
         return str(out.read().decode()).split()[0]
 
 

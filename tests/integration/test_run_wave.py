@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from orchestrator.cloud import load_cloud_settings
+from orchestrator.lab import names
 from orchestrator.plan import Application, Plan, PlannedServer, Wave, dump_plan
 from orchestrator.runner.playbook import AnsibleRunnerPlaybooks, EventSink, PhaseRequest, PhaseResult
 from orchestrator.runner.service import RunOptions, run_wave, server_events, server_status
@@ -71,10 +72,12 @@ def without_host(body: str) -> str:
 
 
 def restore_lab(lab: Any, plan_id: str, servers: list[str]) -> None:
-    """Leave the shared lab as we found it: source services running again, our instances terminated."""
+    """Leave the shared lab as we found it: source services running again, names pointing at the sources,
+    our instances terminated."""
     paths = lab.manifest.paths
     for name in servers:
         host = lab.manifest.host(name)
+        names.update(names.names_file(lab.state_dir), {name: host.address})
         for svc in (s for s in host.services if s.port and s.data_dir):
             subprocess.run(["ssh", "-i", paths.private_key, "-o", f"UserKnownHostsFile={paths.known_hosts}",
                             "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", f"root@{host.address}",
