@@ -29,6 +29,8 @@ from orchestrator.planner.strategy import consolidation, strategy
 from orchestrator.planner.units import Problem, Weights, build_problem, describe_freezes
 from orchestrator.planner.waves import SHARED_POLICY, Assignment, Preference, WaveBox, construct
 
+ONE_START_UNITS = 400  # above this many move units, one construction (the plain one) keeps planning under 5 s
+
 
 def app_weights(groups: list[Group], inputs: PlannerInputs) -> Weights:
     """Undirected dependency weight between applications (edges inside an application are left out)."""
@@ -67,13 +69,15 @@ def _preference(problem: Problem, base: Plan) -> Preference:
 def schedule(groups: list[Group], inputs: PlannerInputs, rules: PlanRules, base: Plan | None = None,
              needs: Mapping[str, tuple[int, float]] | None = None) -> tuple[Problem, Assignment, dict[str, list[str]]]:
     """Two constructions under every constraint (plain, and guided by agglomerative clusters), each followed by
-    local search; the one with less weight between waves wins (the plain one on a tie)."""
+    local search; the one with less weight between waves wins (the plain one on a tie). Above ONE_START_UNITS
+    move units only the plain one (time)."""
     problem = build_problem(groups, inputs, rules, app_weights(groups, inputs), needs)
     if base is not None:  # stability: start from the base plan's waves, improve from there
         assignment = construct(problem, prefer=_preference(problem, base))
         return problem, assignment, improve(problem, assignment, kicks=False)[1]
     best: tuple[float, Assignment, dict[str, list[str]]] | None = None
-    for guide in (None, clusters(problem)):
+    starts = (None,) if len(problem.units) > ONE_START_UNITS else (None, clusters(problem))
+    for guide in starts:
         assignment = construct(problem, guide)
         cut, moves = improve(problem, assignment)
         if best is None or cut < best[0] - 1e-9:
