@@ -68,7 +68,7 @@ def main() -> None:
     if per_server:
         q = statistics.quantiles(per_server, n=10) if len(per_server) > 1 else per_server
         print(f"per server: median {statistics.median(per_server):.1f} s, p10 {q[0]:.1f} s, p90 {q[-1]:.1f} s")
-    print(f"peak RSS  : pindah {own:.0f} MiB, largest child (ansible) {children:.0f} MiB")
+    print(f"peak RSS  : pindah {own:.0f} MiB, largest child (ansible or a lab daemon) {children:.0f} MiB")
     print(f"outcome   : {counts} (run status {result.status})")
     for name in result.failed[:10]:
         print(f"  {name}: {result.errors.get(name, '')[:200]}")
