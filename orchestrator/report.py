@@ -14,11 +14,11 @@ from orchestrator.errors import WorkspaceError
 from orchestrator.plan import Plan, load_plan
 from orchestrator.planner.markdown import md_cell, md_table, wave_storage_gb
 from orchestrator.planning import newest_plan
-from orchestrator.runner.states import ServerState
+from orchestrator.runner.states import UNSUCCESSFUL, ServerState
 from orchestrator.store import Store
 from orchestrator.workspace import Workspace
 
-FAILED_STATES = frozenset({ServerState.FAILED.value})
+FAILED_STATES = frozenset(s.value for s in UNSUCCESSFUL)  # failed, rolled back, blocked
 STATE_ORDER = {state.value: i for i, state in enumerate(ServerState)}
 ERROR_TAIL = 300
 

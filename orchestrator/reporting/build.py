@@ -24,10 +24,11 @@ from orchestrator.reporting.model import (
     WaveProgress,
 )
 from orchestrator.reporting.waves import WaveContext, blocker_kinds, wave_rows
-from orchestrator.runner.states import ServerState
+from orchestrator.runner.states import UNSUCCESSFUL, ServerState
 
 ERROR_TAIL = 300
 STATE_ORDER = {state.value: i for i, state in enumerate(ServerState)}
+UNSUCCESSFUL_VALUES = frozenset(s.value for s in UNSUCCESSFUL)  # failed, rolled back, blocked
 
 
 @dataclass(frozen=True)
@@ -168,12 +169,13 @@ def _runs(runs: Sequence[RunRow], plan: Plan | None) -> Runs | None:
     for row in rows:
         per_wave.setdefault(row.wave, Counter())[row.state] += 1
     waves = tuple(WaveProgress(
-        wave=w, total=sum(c.values()), done=c.get(ServerState.DONE.value, 0), failed=c.get(ServerState.FAILED.value, 0),
+        wave=w, total=sum(c.values()), done=c.get(ServerState.DONE.value, 0),
+        failed=sum(c.get(u, 0) for u in UNSUCCESSFUL_VALUES),
         states=tuple(Count(name=s, servers=n) for s, n in sorted(c.items(), key=lambda kv: STATE_ORDER.get(kv[0], 99))))
         for w, c in sorted(per_wave.items()))
     failed = tuple(FailedServer(server=r.server, wave=r.wave, state=r.state, phase=r.phase,
                                 error=(r.error or "")[-ERROR_TAIL:] or None)
-                   for r in rows if r.state == ServerState.FAILED.value or r.error)
+                   for r in rows if r.state in UNSUCCESSFUL_VALUES or r.error)
     return Runs(waves=waves, failed=failed, total=len(rows), done=sum(w.done for w in waves))
 
 

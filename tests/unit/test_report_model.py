@@ -176,3 +176,11 @@ def test_no_plan_still_reports_the_estate() -> None:
     report = build_report(ReportSources(generated_at="now", servers=_inputs()))
     assert report.plan_id is None and report.waves == () and report.graph.nodes == ()
     assert report.estate.servers == 5 and not report.dated
+
+
+def test_rolled_back_and_blocked_servers_count_as_not_migrated() -> None:
+    runs = [RunRow("p", 1, "web1", "rolled_back", "rollback", None), RunRow("p", 1, "db1", "blocked", None, None)]
+    report = build_report(ReportSources(generated_at="now", servers=_inputs(), plan=_plan(), runs=runs))
+    assert report.runs is not None
+    assert [(w.wave, w.done, w.failed) for w in report.runs.waves] == [(1, 0, 2)]
+    assert sorted(f.server for f in report.runs.failed) == ["db1", "web1"]
