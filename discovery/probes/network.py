@@ -98,7 +98,11 @@ def _ether(block: str) -> str | None:
 def _ifconfig_addresses(block: str) -> tuple[str, ...]:
     addresses = []
     for found in re.finditer(r"inet (?:addr:)?(\d+\.\d+\.\d+\.\d+).*?(?:netmask |Mask:)(\d+\.\d+\.\d+\.\d+)", block):
-        prefix = ipaddress.IPv4Network(f"0.0.0.0/{found.group(2)}").prefixlen
+        try:
+            prefix = ipaddress.IPv4Network(f"0.0.0.0/{found.group(2)}").prefixlen
+        except ValueError:  # a garbled mask (not contiguous ones, octet > 255): the address without a prefix
+            addresses.append(found.group(1))
+            continue
         addresses.append(f"{found.group(1)}/{prefix}")
     for found in re.finditer(r"inet6 (?:addr:\s*)?([0-9a-fA-F:]+)(?:/(\d+)|\s+prefixlen (\d+))", block):
         addresses.append(f"{found.group(1)}/{found.group(2) or found.group(3)}")

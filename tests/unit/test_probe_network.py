@@ -75,3 +75,11 @@ def test_old_ifconfig_format() -> None:
 def test_nothing_answered_fails() -> None:
     with pytest.raises(ParseError):
         network.parse("%% resolv\nnameserver 1.1.1.1\n")
+
+
+@pytest.mark.parametrize("mask", ["2255.0.0.0", "55.0.0.0", "255.0.255.0"])
+def test_ifconfig_garbled_netmask_keeps_the_address_without_a_prefix(mask: str) -> None:
+    text = ("eth0: flags=4163<UP,BROADCAST,RUNNING,MULTICAST>  mtu 1500\n"
+            f"        inet 10.0.0.5  netmask {mask}  broadcast 10.0.0.255\n")
+    (eth0,) = network.parse_ifconfig(text)
+    assert eth0.addresses == ("10.0.0.5",)
