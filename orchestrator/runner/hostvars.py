@@ -35,8 +35,9 @@ class Peer:
 class WaveContext:
     """The plan's view of a wave that the playbooks need beyond each server's inventory entry.
 
-    ``ready``: servers already migrated (done in an earlier run) or moving in this wave; a server's
-    dependencies must all be in it (precheck). ``dependents``: who connects to each server (validate).
+    ``ready``: servers already migrated (done in an earlier run) or moving in this wave; a server's hard
+    dependencies (``depends_on``: hard ports, shared services left out) must all be in it (precheck).
+    ``dependents``: who connects to each server (validate).
     """
 
     flavors: Mapping[str, str] = field(default_factory=dict)
@@ -48,12 +49,18 @@ class WaveContext:
 
 def wave_context(plan: Plan, wave: int, done: Collection[str] = ()) -> WaveContext:
     """The context of ``wave`` of ``plan``; ``done`` are the servers migrated by earlier runs."""
+    from orchestrator.plan import PlanRules
+
     servers = {s.name: s for s in plan.servers}
     members = set(plan.wave(wave).servers)
+    # only hard dependencies on regular applications must be in the cloud first, as the planner ordered them;
+    # shared services (DNS, LDAP, ...) and soft links stay reachable across the move
+    hard_ports = set((plan.rules or PlanRules(max_wave_servers=plan.max_wave_servers)).hard_ports)
+    shared = {n for app in plan.applications if app.source == "shared" for n in app.servers}
     depends: dict[str, list[str]] = {}
     dependents: dict[str, list[Peer]] = {}
     for dep in plan.dependencies:  # dep.source connects to dep.target
-        if dep.source in members:
+        if dep.source in members and dep.port in hard_ports and dep.target not in shared:
             depends.setdefault(dep.source, []).append(dep.target)
         if dep.target in members and dep.source in servers:
             dependents.setdefault(dep.target, []).append(

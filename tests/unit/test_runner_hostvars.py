@@ -22,22 +22,30 @@ def plan() -> Plan:
                PlannedServer(name="app", address="10.1.0.5", application="shop", wave=2, reason="r",
                              flavor="m5.large"),
                PlannedServer(name="db", address="10.1.0.6", application="shop", wave=1, reason="r"),
-               PlannedServer(name="ldap", address="10.1.0.7", application="shared", wave=3, reason="r"))
+               PlannedServer(name="ldap", address="10.1.0.7", application="directory", wave=3, reason="r"),
+               PlannedServer(name="cache", address="10.1.0.8", application="sessions", wave=3, reason="r"))
     deps = (PlanDependency(source="web", target="app", port=8080, weight=1.0, kind="observed"),
             PlanDependency(source="app", target="db", port=5432, weight=1.0, kind="observed"),
-            PlanDependency(source="app", target="ldap", port=389, weight=1.0, kind="observed"))
+            PlanDependency(source="app", target="ldap", port=389, weight=1.0, kind="observed"),
+            PlanDependency(source="app", target="cache", port=6379, weight=1.0, kind="observed"),
+            PlanDependency(source="web", target="ldap", port=5432, weight=1.0, kind="observed"))
     return Plan(id="p", created_at="2026-01-01T00:00:00+00:00", input_digest="sha256:x", max_wave_servers=5,
                 waves=(Wave(index=1, servers=("db",), applications=("shop",)),
                        Wave(index=2, servers=("web", "app"), applications=("shop",)),
-                       Wave(index=3, servers=("ldap",), applications=("shared",))),
+                       Wave(index=3, servers=("ldap", "cache"), applications=("directory", "sessions"))),
                 oversized=(), applications=(Application(name="shop", servers=("web", "app", "db"), wave=1,
-                                                        source="inferred", reason="r"),),
+                                                        source="inferred", reason="r"),
+                                            Application(name="directory", servers=("ldap",), wave=3,
+                                                        source="shared", reason="r"),
+                                            Application(name="sessions", servers=("cache",), wave=3,
+                                                        source="inferred", reason="r")),
                 servers=servers, dependencies=deps, cross_wave_weight=0.0)
 
 
 def test_wave_context_from_the_plan() -> None:
     ctx = wave_context(plan(), 2, done={"db"})
-    assert ctx.depends_on == {"app": ("db", "ldap"), "web": ("app",)}
+    # hard ports only (5432, 6379; not 8080 or 389), and never a shared service (ldap, even on 5432)
+    assert ctx.depends_on == {"app": ("cache", "db")}
     assert ctx.dependents == {"app": (Peer("web", "10.1.0.4", 8080),)}
     assert ctx.ready == {"db", "web", "app"} and ctx.flavors == {"app": "m5.large"}
     assert ctx.tags["web"] == {"pindah:wave": "2", "pindah:application": "shop"}
@@ -46,12 +54,12 @@ def test_wave_context_from_the_plan() -> None:
 def test_plan_vars_name_missing_dependencies_flavor_and_dependents(tmp_path: Path) -> None:
     specs = {"app": spec("app", pindah_target_flavor="t3.small", pindah_target_tags={"owner": "it"})}
     hv = wave_hostvars(specs, {}, tmp_path / "runs" / "7", ["app"], wave_context(plan(), 2, done={"db"}))["app"]
-    assert hv["pindah_dependencies_missing"] == ["ldap"]  # ldap moves in wave 3: precheck refuses
+    assert hv["pindah_dependencies_missing"] == ["cache"]  # cache moves in wave 3: precheck refuses
     assert hv["pindah_target_flavor"] == "m5.large"  # the plan's sizing wins over the inventory
     assert hv["pindah_target_tags"] == {"owner": "it", "pindah:wave": "2", "pindah:application": "shop"}
     assert hv["pindah_dependents"] == [{"name": "web", "address": "10.1.0.4", "port": 8080}]
     assert hv["pindah_run"] == "7" and hv["pindah_dns_name"] == "app" and hv["pindah_name_map"] == ""
-    ready = wave_hostvars(specs, {}, tmp_path, ["app"], wave_context(plan(), 2, done={"db", "ldap"}))["app"]
+    ready = wave_hostvars(specs, {}, tmp_path, ["app"], wave_context(plan(), 2, done={"db", "cache"}))["app"]
     assert ready["pindah_dependencies_missing"] == []
 
 
