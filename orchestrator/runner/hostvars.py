@@ -62,7 +62,9 @@ def wave_context(plan: Plan, wave: int, done: Collection[str] = ()) -> WaveConte
     for dep in plan.dependencies:  # dep.source connects to dep.target
         if dep.source in members and dep.port in hard_ports and dep.target not in shared:
             depends.setdefault(dep.source, []).append(dep.target)
-        if dep.target in members and dep.source in servers:
+        # a dependent that moves in this wave or moved before connects from its target's address: only the
+        # ones still at their source can be expected to reconnect from the address the plan knows
+        if dep.target in members and dep.source in servers and dep.source not in members and dep.source not in done:
             dependents.setdefault(dep.target, []).append(
                 Peer(dep.source, servers[dep.source].address or "", dep.port))
     return WaveContext(

@@ -28,7 +28,8 @@ def plan() -> Plan:
             PlanDependency(source="app", target="db", port=5432, weight=1.0, kind="observed"),
             PlanDependency(source="app", target="ldap", port=389, weight=1.0, kind="observed"),
             PlanDependency(source="app", target="cache", port=6379, weight=1.0, kind="observed"),
-            PlanDependency(source="web", target="ldap", port=5432, weight=1.0, kind="observed"))
+            PlanDependency(source="web", target="ldap", port=5432, weight=1.0, kind="observed"),
+            PlanDependency(source="cache", target="app", port=8080, weight=1.0, kind="observed"))
     return Plan(id="p", created_at="2026-01-01T00:00:00+00:00", input_digest="sha256:x", max_wave_servers=5,
                 waves=(Wave(index=1, servers=("db",), applications=("shop",)),
                        Wave(index=2, servers=("web", "app"), applications=("shop",)),
@@ -46,7 +47,9 @@ def test_wave_context_from_the_plan() -> None:
     ctx = wave_context(plan(), 2, done={"db"})
     # hard ports only (5432, 6379; not 8080 or 389), and never a shared service (ldap, even on 5432)
     assert ctx.depends_on == {"app": ("cache", "db")}
-    assert ctx.dependents == {"app": (Peer("web", "10.1.0.4", 8080),)}
+    # web moves in this wave too (it will connect from its target): only cache, still at its source, is expected
+    assert ctx.dependents == {"app": (Peer("cache", "10.1.0.8", 8080),)}
+    assert wave_context(plan(), 2, done={"db", "cache"}).dependents == {}
     assert ctx.ready == {"db", "web", "app"} and ctx.flavors == {"app": "m5.large"}
     assert ctx.tags["web"] == {"pindah:wave": "2", "pindah:application": "shop"}
 
@@ -57,7 +60,7 @@ def test_plan_vars_name_missing_dependencies_flavor_and_dependents(tmp_path: Pat
     assert hv["pindah_dependencies_missing"] == ["cache"]  # cache moves in wave 3: precheck refuses
     assert hv["pindah_target_flavor"] == "m5.large"  # the plan's sizing wins over the inventory
     assert hv["pindah_target_tags"] == {"owner": "it", "pindah:wave": "2", "pindah:application": "shop"}
-    assert hv["pindah_dependents"] == [{"name": "web", "address": "10.1.0.4", "port": 8080}]
+    assert hv["pindah_dependents"] == [{"name": "cache", "address": "10.1.0.8", "port": 8080}]
     assert hv["pindah_run"] == "7" and hv["pindah_dns_name"] == "app" and hv["pindah_name_map"] == ""
     ready = wave_hostvars(specs, {}, tmp_path, ["app"], wave_context(plan(), 2, done={"db", "cache"}))["app"]
     assert ready["pindah_dependencies_missing"] == []
