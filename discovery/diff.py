@@ -86,4 +86,5 @@ def _service_state(active: bool | None, enabled: bool | None) -> str:
 
 
 def _edges(facts: Sequence[HostFacts]) -> set[str]:
-    return {f"{e.source} → {e.target}:{e.port}" for e in dependencies.build(facts).edges}
+    return {f"{e.source} → {e.target}:{e.port}{'/udp' if e.protocol == 'udp' else ''}"
+            for e in dependencies.build(facts).edges}

@@ -53,6 +53,7 @@ class Connection(Frozen):
     remote_port: int
     process: str | None = None
     direction: Literal["inbound", "outbound"]
+    protocol: Literal["tcp", "udp"] = "tcp"  # udp: a connected UDP socket
 
 
 class Package(Frozen):
@@ -124,6 +125,7 @@ class ObservedConnection(Frozen):
     observations: int = 1
     first_seen: datetime
     last_seen: datetime
+    protocol: Literal["tcp", "udp"] = "tcp"
 
 
 class UtilisationSample(Frozen):

@@ -66,15 +66,16 @@ def parse(text: str) -> list[RawSample]:
 
 def observe(samples: list[RawSample], ignore_peer: tuple[str, int] | None = None) -> tuple[ObservedConnection, ...]:
     """Connections per sample merged: observations = samples that saw it; first/last seen times."""
-    merged: dict[tuple[str, str, int, str, int, str], ObservedConnection] = {}
+    merged: dict[tuple[str, str, str, int, str, int, str], ObservedConnection] = {}
     for sample in samples:
         seen = set()
         for conn in sockets.parse("\n".join(sample.blocks.get("sockets", []))).connections:
             if ignore_peer is not None and (conn.remote_address, conn.remote_port) == ignore_peer:
                 continue
             inbound = conn.direction == "inbound"
-            key = (conn.direction, conn.local_address if inbound else "", conn.local_port if inbound else 0,
-                   conn.remote_address, 0 if inbound else conn.remote_port, conn.process or "")
+            key = (conn.protocol, conn.direction, conn.local_address if inbound else "",
+                   conn.local_port if inbound else 0, conn.remote_address, 0 if inbound else conn.remote_port,
+                   conn.process or "")
             if key in seen:
                 continue
             seen.add(key)
@@ -82,10 +83,10 @@ def observe(samples: list[RawSample], ignore_peer: tuple[str, int] | None = None
             merged[key] = ObservedConnection(
                 direction=conn.direction, local_address=conn.local_address, local_port=conn.local_port,
                 remote_address=conn.remote_address, remote_port=conn.remote_port, process=conn.process,
-                observations=(old.observations + 1) if old else 1,
+                protocol=conn.protocol, observations=(old.observations + 1) if old else 1,
                 first_seen=old.first_seen if old else sample.at, last_seen=sample.at)
     return tuple(sorted(merged.values(), key=lambda c: (c.direction, c.remote_address, c.remote_port,
-                                                        c.local_port, c.process or "")))
+                                                        c.local_port, c.protocol, c.process or "")))
 
 
 def utilisation(samples: list[RawSample]) -> Utilisation:

@@ -1,8 +1,10 @@
-"""Socket probe: ``ss`` → ``netstat`` → /proc/net/tcp{,6}; listeners and established connections.
+"""Socket probe: ``ss`` → ``netstat`` → /proc/net/{tcp,udp}{,6}; listeners and established connections.
 
-Direction comes from the host's own listeners: a connection whose local port this host listens on
-(at that address or a wildcard) is inbound, anything else outbound. /proc/net/tcp has no process
-names, so facts from it are partial.
+TCP and UDP both: UDP listeners are unconnected (UNCONN) sockets bound to a port, UDP connections are
+connected (ESTAB) UDP sockets, e.g. a client's socket to its DNS, syslog or NTP server. Direction comes
+from the host's own listeners of the same protocol: a connection whose local port this host listens on
+(at that address or a wildcard) is inbound, anything else outbound. /proc/net has no process names, so
+facts from it are partial.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from discovery.errors import ParseError
 from discovery.facts import Connection, Listener
 
 COMMAND = (
-    "if command -v ss >/dev/null 2>&1; then echo '%% ss'; ss -Htanp 2>/dev/null || ss -tanp; "
-    "elif command -v netstat >/dev/null 2>&1; then echo '%% netstat'; netstat -tanp; "
-    "else echo '%% proc'; cat /proc/net/tcp /proc/net/tcp6 2>/dev/null; fi"
+    "if command -v ss >/dev/null 2>&1; then echo '%% ss'; ss -Htuanp 2>/dev/null || ss -tuanp; "
+    "elif command -v netstat >/dev/null 2>&1; then echo '%% netstat'; netstat -tuanp; "
+    "else echo '%% proc'; cat /proc/net/tcp /proc/net/tcp6 2>/dev/null; "
+    "echo '%% udp'; cat /proc/net/udp /proc/net/udp6 2>/dev/null; fi"
 )
 
 WILDCARDS = frozenset({"0.0.0.0", "::", "*"})  # noqa: S104 (addresses, not a bind)
@@ -25,6 +28,8 @@ _LISTEN_STATES = frozenset({"LISTEN", "UNCONN"})
 _ESTAB_STATES = frozenset({"ESTAB", "ESTABLISHED"})
 _SS_PROCESS = re.compile(r'users:\(\("([^"]+)"')
 _PROC_STATES = {"0A": "LISTEN", "01": "ESTAB"}
+_PROC_UDP_STATES = {"07": "UNCONN", "01": "ESTAB"}
+UDP_MARK = "%% udp"  # in the proc fallback: the /proc/net/udp{,6} rows follow
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,8 @@ def parse(text: str) -> SocketFacts:
     elif tool == "netstat":
         raw = parse_netstat(body)
     elif tool == "proc":
-        raw = parse_proc_net_tcp(body)
+        udp_at = body.index(UDP_MARK) if UDP_MARK in body else len(body)
+        raw = parse_proc_net_tcp(body[:udp_at]) + parse_proc_net_udp(body[udp_at + 1:])
     else:
         raise ParseError(f"unknown socket tool {tool!r}")
     # /proc/net/tcp never names processes; ss/netstat run without root name none of the others' sockets
@@ -159,8 +165,25 @@ def parse_proc_net_tcp(lines: list[str]) -> list[RawSocket]:
     return found
 
 
+def parse_proc_net_udp(lines: list[str]) -> list[RawSocket]:
+    """/proc/net/udp and /proc/net/udp6 rows: state 07 (unconnected) bound to a port is a listener,
+    01 a connected socket; the same layout as /proc/net/tcp."""
+    found = []
+    for line in lines:
+        parts = line.split()
+        if len(parts) < 4 or not parts[0].endswith(":") or parts[3] not in _PROC_UDP_STATES:
+            continue
+        local, lport = _hex_address(parts[1])
+        remote, rport = _hex_address(parts[2])
+        state = _PROC_UDP_STATES[parts[3]]
+        if lport == 0:
+            continue
+        found.append(RawSocket("udp", state, local, lport, remote, rport if state == "ESTAB" else None, None))
+    return found
+
+
 def classify(raw: list[RawSocket], *, has_process_names: bool = True) -> SocketFacts:
-    """Listeners (deduplicated) and established TCP connections with a direction."""
+    """Listeners (deduplicated) and established TCP / connected UDP sockets with a direction."""
     listening: dict[tuple[str, str, int, str | None], Listener] = {}
     for sock in raw:
         is_udp_listener = sock.protocol == "udp" and sock.remote_port is None
@@ -168,13 +191,14 @@ def classify(raw: list[RawSocket], *, has_process_names: bool = True) -> SocketF
             key = (sock.protocol, sock.local_address, sock.local_port, sock.process)
             listening[key] = Listener(port=sock.local_port, protocol="udp" if sock.protocol == "udp" else "tcp",
                                       address=sock.local_address, process=sock.process)
-    tcp_listen = {(lst.address, lst.port) for lst in listening.values() if lst.protocol == "tcp"}
+    own = {proto: {(lst.address, lst.port) for lst in listening.values() if lst.protocol == proto}
+           for proto in ("tcp", "udp")}
     connections = [
         Connection(local_address=s.local_address, local_port=s.local_port, remote_address=s.remote_address,
-                   remote_port=s.remote_port, process=s.process,
-                   direction=direction(s.local_address, s.local_port, tcp_listen))
+                   remote_port=s.remote_port, process=s.process, protocol="udp" if s.protocol == "udp" else "tcp",
+                   direction=direction(s.local_address, s.local_port, own[s.protocol]))
         for s in raw
-        if s.protocol == "tcp" and s.state in _ESTAB_STATES and s.remote_port is not None
+        if s.protocol in own and s.state in _ESTAB_STATES and s.remote_port
     ]
     return SocketFacts(tuple(sorted(listening.values(), key=_listener_key)),
                        tuple(sorted(set(connections), key=_connection_key)), has_process_names)
@@ -193,5 +217,6 @@ def _listener_key(item: Listener) -> tuple[str, int, str, str]:
     return (item.protocol, item.port, item.address, item.process or "")
 
 
-def _connection_key(item: Connection) -> tuple[str, int, str, int, str]:
-    return (item.local_address, item.local_port, item.remote_address, item.remote_port, item.process or "")
+def _connection_key(item: Connection) -> tuple[str, str, int, str, int, str]:
+    return (item.protocol, item.local_address, item.local_port, item.remote_address, item.remote_port,
+            item.process or "")

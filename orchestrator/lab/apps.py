@@ -5,14 +5,17 @@ service, used by the host's ``/etc/init.d/<service>``) or ``... boot SPEC.json``
 forked from one process so they share memory). Each service process renames itself (``/proc/self/comm``
 and its command line) to the real daemon's name, listens on its port, answers ``GET /`` with its name and
 the sha256 of its data files, and keeps long-lived TCP connections to its peers, reconnecting with
-back-off when a peer goes away. Peers are names: each (re)connect resolves the name afresh through the
-host's /etc/hosts, which is the lab's shared name record (``names``), so when a migration points a name
-at a new address, the dependents' next reconnect goes there.
+back-off when a peer goes away. A service may also have a UDP port (an unconnected socket it reads and
+drops, as a syslog or DNS server's) and UDP peers: a connected UDP socket per peer that sends one datagram
+(a syslog line) every few seconds, as nginx's ``error_log syslog:server=...`` does. Peers are names:
+each (re)connect resolves the name afresh through the host's /etc/hosts, which is the lab's shared name
+record (``names``), so when a migration points a name at a new address, the dependents' next reconnect goes there.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import hashlib
 import json
@@ -25,6 +28,7 @@ import time
 from pathlib import Path
 
 MAX_BACKOFF = 4.0
+UDP_INTERVAL = 5.0  # seconds between a UDP client's datagrams (and re-resolutions of its peer's name)
 
 
 def set_process_name(name: str) -> None:
@@ -65,7 +69,8 @@ def response(spec: dict[str, object]) -> bytes:
 class Service:
     """One service's event loop: a listener plus long-lived client connections."""
 
-    def __init__(self, spec: dict[str, object], listener: socket.socket | None) -> None:
+    def __init__(self, spec: dict[str, object], listener: socket.socket | None,
+                 udp_listener: socket.socket | None = None) -> None:
         self.spec = spec
         self.sel = selectors.DefaultSelector()
         self.buffers: dict[socket.socket, bytes] = {}
@@ -76,19 +81,63 @@ class Service:
         for host, port in connects:
             self.peers[(str(host), int(port))] = None
             self.retry[(str(host), int(port))] = (0.0, 0.5)
+        udp_connects = spec.get("udp_connects") or []
+        assert isinstance(udp_connects, list)
+        # target -> (connected socket or None, the address it is connected to)
+        self.udp_peers: dict[tuple[str, int], tuple[socket.socket | None, object]] = {
+            (str(host), int(port)): (None, None) for host, port in udp_connects}
+        self.udp_due = 0.0
         if listener is not None:
             self.sel.register(listener, selectors.EVENT_READ, "listen")
+        if udp_listener is not None:
+            self.sel.register(udp_listener, selectors.EVENT_READ, "udp")
 
     def run(self) -> None:
         while True:
             self._connect_due()
+            self._udp_send_due()
             for key, _ in self.sel.select(timeout=0.5):
                 self._event(key)
+
+    def _udp_send_due(self) -> None:
+        """Each UDP peer: resolve its name, (re)connect when the address changed or the last send failed,
+        send one syslog line."""
+        now = time.monotonic()
+        if not self.udp_peers or now < self.udp_due:
+            return
+        self.udp_due = now + UDP_INTERVAL
+        line = f"<14>{socket.gethostname()} {self.spec['process']}: lab heartbeat".encode()
+        for target in list(self.udp_peers):
+            self.udp_peers[target] = self._udp_send(target, line)
+
+    def _udp_send(self, target: tuple[str, int], line: bytes) -> tuple[socket.socket | None, object]:
+        old, connected_to = self.udp_peers[target]
+        try:
+            addr = socket.getaddrinfo(target[0], target[1], socket.AF_INET, socket.SOCK_DGRAM)[0][4]
+        except OSError:
+            return old, connected_to
+        sock = old
+        try:
+            if sock is None or addr != connected_to:
+                if old is not None:
+                    old.close()
+                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                sock.setblocking(False)
+                sock.connect(addr)
+            sock.send(line)
+        except OSError:  # e.g. ECONNREFUSED after an ICMP port unreachable: a new socket next time
+            if sock is not None:
+                sock.close()
+            return None, None
+        return sock, addr
 
     def _event(self, key: selectors.SelectorKey) -> None:
         sock = key.fileobj
         assert isinstance(sock, socket.socket)
-        if key.data == "listen":
+        if key.data == "udp":
+            with contextlib.suppress(OSError):
+                sock.recv(65535)
+        elif key.data == "listen":
             try:
                 conn, _ = sock.accept()
             except OSError:
@@ -178,6 +227,15 @@ def listen(port: int) -> socket.socket | None:
     return sock
 
 
+def listen_udp(port: int) -> socket.socket | None:
+    if not port:
+        return None
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("0.0.0.0", port))  # noqa: S104 - the host's own network namespace
+    sock.setblocking(False)
+    return sock
+
+
 def pidfile(spec: dict[str, object]) -> Path:
     return Path("/var/run") / f"{spec['name']}.pid"
 
@@ -190,7 +248,8 @@ def running(spec: dict[str, object]) -> bool:
     return True
 
 
-def daemonize(spec: dict[str, object], listener: socket.socket | None) -> None:
+def daemonize(spec: dict[str, object], listener: socket.socket | None,
+              udp_listener: socket.socket | None = None) -> None:
     """Fork a detached process that serves ``spec``; the caller returns at once."""
     if os.fork():
         return
@@ -210,7 +269,7 @@ def daemonize(spec: dict[str, object], listener: socket.socket | None) -> None:
     pid_path.write_text(f"{os.getpid()}\n")
     signal.signal(signal.SIGTERM, lambda *_: _exit(pid_path))
     try:
-        Service(spec, listener).run()
+        Service(spec, listener, udp_listener).run()
     finally:
         _exit(pid_path)
 
@@ -230,10 +289,15 @@ def start(spec: dict[str, object]) -> int:
         return 0
     try:
         listener = listen(int(str(spec["port"])))
+        udp_listener = listen_udp(int(str(spec.get("udp_port") or 0)))
     except OSError as exc:
-        print(f"{spec['name']}: cannot listen on port {spec['port']}: {exc}", file=sys.stderr)
+        print(f"{spec['name']}: cannot listen on port {spec['port']} (udp {spec.get('udp_port') or '-'}): {exc}",
+              file=sys.stderr)
         return 1
-    daemonize(spec, listener)
+    daemonize(spec, listener, udp_listener)
+    for sock in (listener, udp_listener):
+        if sock is not None:
+            sock.close()  # the daemon holds its own copy
     os.wait()
     for _ in range(100):
         if running(spec):
@@ -253,6 +317,8 @@ def main(argv: list[str]) -> int:
     run.add_argument("--port", type=int, default=0)
     run.add_argument("--data", default="")
     run.add_argument("--connect", action="append", default=[])
+    run.add_argument("--udp-port", type=int, default=0)
+    run.add_argument("--udp-connect", action="append", default=[])
     boot = sub.add_parser("boot")
     boot.add_argument("spec_file")
     args = parser.parse_args(argv)
@@ -261,8 +327,9 @@ def main(argv: list[str]) -> int:
         gc.freeze()  # the forked services share these pages
         return max([start(spec) for spec in specs], default=0)
     connects = [[h, int(p)] for h, p in (c.rsplit(":", 1) for c in args.connect)]
+    udp_connects = [[h, int(p)] for h, p in (c.rsplit(":", 1) for c in args.udp_connect)]
     return start({"name": args.name, "process": args.process, "port": args.port, "data": args.data,
-                  "connects": connects})
+                  "connects": connects, "udp_port": args.udp_port, "udp_connects": udp_connects})
 
 
 if __name__ == "__main__":

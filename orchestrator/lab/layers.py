@@ -108,7 +108,8 @@ def passwd(real: str) -> str:
 
 def service_spec(service: LabService) -> dict[str, object]:
     return {"name": service.name, "process": service.process, "port": service.port, "data": service.data_dir,
-            "connects": [[h, p] for h, p in service.connects]}
+            "connects": [[h, p] for h, p in service.connects], "udp_port": service.udp_port,
+            "udp_connects": [[h, p] for h, p in service.udp_connects]}
 
 
 def init_script(service: LabService, python: str) -> str:
@@ -116,6 +117,10 @@ def init_script(service: LabService, python: str) -> str:
             "--port", str(service.port), "--data", service.data_dir]
     for host, port in service.connects:
         args += ["--connect", f"{host}:{port}"]
+    if service.udp_port:
+        args += ["--udp-port", str(service.udp_port)]
+    for host, port in service.udp_connects:
+        args += ["--udp-connect", f"{host}:{port}"]
     cmd = " ".join(shlex.quote(a) for a in args)
     name = shlex.quote(service.name)
     return f"""#!/bin/sh

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -37,12 +38,15 @@ class LabService(_Model):
     port: int          # TCP listen port, 0 = client only
     data_dir: str      # path on the host (under /srv), "" = no data
     connects: tuple[tuple[str, int], ...] = ()  # (target hostname, port) kept connected
+    udp_port: int = 0  # UDP port it receives on (an unconnected socket), 0 = none
+    udp_connects: tuple[tuple[str, int], ...] = ()  # (target hostname, port): a connected UDP socket each
 
 
 class LabConnection(_Model):
     target: str        # lab host name
     port: int
     process: str       # local process that owns the connection
+    protocol: Literal["tcp", "udp"] = "tcp"  # udp: a connected UDP socket (client side only)
 
 
 class LabHost(_Model):

@@ -1,7 +1,9 @@
 """The lab estate as pure data: seed + host count + subnet -> lab hosts with their ground truth.
 
 Same seed, same estate. Applications have web -> app -> db tiers (some a cache tier); shared services
-(DNS, LDAP, monitoring) are used by many hosts.
+(DNS, LDAP, monitoring) are used by many hosts. UDP: named also answers on 53/udp, the monitoring hosts
+run a syslog receiver (rsyslogd, 514/udp), and every web host's nginx sends its logs there over a
+connected UDP socket (``error_log syslog:server=...``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ TIER_SERVICE = {
     "monitoring": ("zabbix-server", "zabbix_server", 10051),
 }
 AGENT = ("zabbix-agent", "zabbix_agentd", 10050)
+# tier -> UDP port its main service also receives on
+TIER_UDP_PORT = {"dns": 53}
+SYSLOG = ("rsyslog", "rsyslogd", 514)  # on the monitoring hosts: a UDP-only receiver
 SSSD = ("sssd", "sssd", 0)
 
 
@@ -45,6 +50,7 @@ class _Draft:
     criticality: str
     role: str = ""
     connects: list[tuple[str, int, str]] = field(default_factory=list)  # (target, port, process)
+    udp_connects: list[tuple[str, int, str]] = field(default_factory=list)  # (target, port, process)
 
 
 def halves(subnet: str) -> tuple[ipaddress.IPv4Network, ipaddress.IPv4Network]:
@@ -138,6 +144,8 @@ def _wire(drafts: list[_Draft], rng: random.Random) -> None:
     for i, d in enumerate(drafts):
         if mons:
             mons[i % len(mons)].connects.append((d.name, AGENT[2], "zabbix_server"))
+            if d.tier == "web":
+                d.udp_connects.append((mons[i % len(mons)].name, SYSLOG[2], TIER_SERVICE["web"][1]))
 
 
 def _os(distro: Distro) -> LabOs:
@@ -154,7 +162,11 @@ def _services(d: _Draft) -> tuple[LabService, ...]:
         script, process, port = TIER_SERVICE[d.tier]
         data = f"/srv/{d.application if d.role else d.application + '-' + d.tier}"
         services.append(LabService(name=script, process=process, port=port, data_dir=data,
-                                   connects=tuple(by_process.pop(process, []))))
+                                   connects=tuple(by_process.pop(process, [])),
+                                   udp_port=TIER_UDP_PORT.get(d.tier, 0),
+                                   udp_connects=tuple((t, p) for t, p, proc in d.udp_connects if proc == process)))
+    if d.tier == "monitoring":
+        services.append(LabService(name=SYSLOG[0], process=SYSLOG[1], port=0, udp_port=SYSLOG[2], data_dir=""))
     services.append(LabService(name=AGENT[0], process=AGENT[1], port=AGENT[2], data_dir=""))
     if "sssd" in by_process:
         services.append(LabService(name=SSSD[0], process=SSSD[1], port=0, data_dir="",
@@ -173,7 +185,8 @@ def _finish(d: _Draft, address: str, rng: random.Random) -> LabHost:
         name=d.name, address=address, hostname=d.name, os=_os(distro), cpu_count=cpu, memory_mb=mem_gb * 1024,
         disks=tuple(disks), application=d.application, tier=d.tier, role=d.role, environment=d.environment,
         site=d.site, agency=d.agency, criticality=d.criticality, services=_services(d),
-        connections=tuple(LabConnection(target=t, port=p, process=proc) for t, p, proc in d.connects),
+        connections=tuple(LabConnection(target=t, port=p, process=proc) for t, p, proc in d.connects)
+        + tuple(LabConnection(target=t, port=p, process=proc, protocol="udp") for t, p, proc in d.udp_connects),
     )
 
 

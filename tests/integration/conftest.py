@@ -15,7 +15,7 @@ from orchestrator.errors import LabError
 from orchestrator.lab import LabManifest, lab_down, lab_up
 from orchestrator.workspace import Workspace, init_workspace
 
-LAB_SUBNET = "10.214.0.0/16"  # first choice; parallel test sessions move on to 10.215/16, ...
+LAB_SUBNET = os.environ.get("PINDAH_TEST_LAB_SUBNET", "10.214.0.0/16")  # first choice; then the next /16s
 LAB_HOSTS = 10
 LAB_SEED = 11
 

@@ -38,9 +38,9 @@ def _missing_connections(lab: Any, result: DiscoveryResult) -> list[tuple[str, s
     missing = []
     for host in lab.manifest.hosts:
         facts = next(f for f in result.facts if f.name == host.name)
-        seen = {(c.remote_address, c.remote_port) for c in facts.connections}
+        seen = {(c.remote_address, c.remote_port, c.protocol) for c in facts.connections}
         missing += [(host.name, e.target, e.port) for e in host.connections
-                    if (address_of[e.target], e.port) not in seen]
+                    if (address_of[e.target], e.port, e.protocol) not in seen]
     return missing
 
 
@@ -95,18 +95,31 @@ def test_listeners_with_process_names(discovered: Discovered, lab: Any) -> None:
         assert any(port == 22 for port, _ in listening)
 
 
+def test_udp_listeners_match_manifest(discovered: Discovered, lab: Any) -> None:
+    udp_hosts = 0
+    for host in lab.manifest.hosts:
+        facts = discovered.facts(host.name)
+        udp = {(lst.port, lst.process) for lst in facts.listening if lst.protocol == "udp"}
+        assert udp == {(s.udp_port, s.process) for s in host.services if s.udp_port}, host.name
+        udp_hosts += bool(udp)
+    assert udp_hosts, "the lab should have UDP services (syslog, DNS)"
+
+
 def test_outbound_connections_with_process_and_direction(discovered: Discovered, lab: Any) -> None:
     address_of = {h.name: h.address for h in lab.manifest.hosts}
     for host in lab.manifest.hosts:
         facts = discovered.facts(host.name)
-        outbound = {(c.remote_address, c.remote_port, c.process) for c in facts.connections
+        outbound = {(c.remote_address, c.remote_port, c.process, c.protocol) for c in facts.connections
                     if c.direction == "outbound"}
         for expected in host.connections:
-            assert (address_of[expected.target], expected.port, expected.process) in outbound, \
+            assert (address_of[expected.target], expected.port, expected.process, expected.protocol) in outbound, \
                 (host.name, expected)
-        listened = {lst.port for lst in facts.listening}
+        listened = {(lst.protocol, lst.port) for lst in facts.listening}
         for conn in facts.connections:
-            assert (conn.direction == "inbound") == (conn.local_port in listened), (host.name, conn)
+            assert (conn.direction == "inbound") == ((conn.protocol, conn.local_port) in listened), (host.name, conn)
+        udp_expected = {(address_of[c.target], c.port, c.process) for c in host.connections if c.protocol == "udp"}
+        assert {(c.remote_address, c.remote_port, c.process) for c in facts.connections
+                if c.protocol == "udp" and c.remote_address in address_of.values()} == udp_expected, host.name
 
 
 def test_lab_discovery_is_fast(discovered: Discovered) -> None:
@@ -144,7 +157,7 @@ def test_cli_exit_codes_and_export_shape(discovered: Discovered, lab: Any, tmp_p
         assert set(host["cpu"]) >= {"count"}
         for conn in host["connections"]:
             assert set(conn) >= {"local_address", "local_port", "remote_address", "remote_port", "process",
-                                 "direction"}
+                                 "direction", "protocol"}
         for listener in host["listening"]:
             assert set(listener) >= {"port", "protocol", "address", "process"}
 
@@ -192,18 +205,22 @@ def test_samples_give_dependency_edges_over_time(discovered: Discovered, lab: An
         assert facts.utilisation is not None and len(facts.utilisation.intervals) == 2
         assert facts.utilisation.peak is not None and facts.utilisation.peak.cpu_percent is not None
         assert facts.utilisation.peak.memory_used_percent is not None
-    edges = {(e.source, e.target, e.port): e for e in result.dependencies.edges}
+    edges = {(e.source, e.target, e.port, e.protocol): e for e in result.dependencies.edges}
     for host in lab.manifest.hosts:
         for link in host.connections:
             if link.target == host.name:
                 continue  # a host talking to itself is not a dependency between hosts
-            edge = edges[(host.name, link.target, link.port)]
+            edge = edges[(host.name, link.target, link.port, link.protocol)]
             assert edge.source_process == link.process, edge
             target = next(t for t in lab.manifest.hosts if t.name == link.target)
-            assert edge.target_process in {s.process for s in target.services if s.port == link.port}, edge
+            serving = {s.process for s in target.services
+                       if (s.udp_port if link.protocol == "udp" else s.port) == link.port}
+            assert edge.target_process in serving, edge
             assert edge.observations == 3 and edge.first_seen < edge.last_seen, edge
-    expected = {(h.name, c.target, c.port) for h in lab.manifest.hosts for c in h.connections if c.target != h.name}
+    expected = {(h.name, c.target, c.port, c.protocol) for h in lab.manifest.hosts for c in h.connections
+                if c.target != h.name}
     assert set(edges) == expected
+    assert any(key[3] == "udp" for key in expected), "the lab should have UDP dependencies (syslog)"
     document = export_document(list(by_name.values()))
     assert len(document["dependencies"]) == len(expected)
 

@@ -51,3 +51,22 @@ def test_one_shot_connections_count_once() -> None:
     assert (edge.source, edge.target, edge.port, edge.source_process, edge.target_process) == \
         ("app", "cache", 6379, "java", "redis-server")
     assert edge.observations == 1 and edge.first_seen == edge.last_seen == at
+
+
+def test_tcp_and_udp_to_the_same_port_are_different_edges() -> None:
+    at = datetime(2026, 2, 2, tzinfo=UTC)
+
+    def conn(port: int, remote: str, protocol: str) -> Connection:
+        return Connection(local_address="10.0.0.5", local_port=port, remote_address=remote, remote_port=53,
+                          process="sssd", direction="outbound", protocol=protocol)  # type: ignore[arg-type]
+
+    client = HostFacts(name="app", address="10.0.0.5", reachable=True, collected_at=at, connections=(
+        conn(40000, "10.0.0.53", "udp"), conn(40001, "10.0.0.53", "tcp"), conn(40002, "10.0.0.53", "udp"),
+        conn(40003, "192.0.2.1", "udp")))
+    dns = HostFacts(name="dns", address="10.0.0.53", reachable=True, listening=(
+        Listener(port=53, protocol="udp", address="0.0.0.0", process="named-udp"),
+        Listener(port=53, protocol="tcp", address="0.0.0.0", process="named")))
+    found = dependencies.build([client, dns])
+    assert [(e.source, e.target, e.port, e.protocol, e.target_process) for e in found.edges] == [
+        ("app", "dns", 53, "tcp", "named"), ("app", "dns", 53, "udp", "named-udp")]
+    assert [(x.address, x.port, x.protocol) for x in found.external] == [("192.0.2.1", 53, "udp")]

@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 
-from orchestrator.lab.apps import Service, data_digest, listen, response
+from orchestrator.lab.apps import Service, data_digest, listen, listen_udp, response
 
 
 def test_digest_changes_with_data(tmp_path):
@@ -55,3 +55,32 @@ def test_client_reconnects_after_peer_restart():
     second = accept_one()  # ... and the client comes back on its own
     assert client.peers[("127.0.0.1", port)] is not None
     second.close()
+
+
+def test_udp_client_keeps_a_connected_socket_and_server_receives():
+    assert listen_udp(0) is None  # port 0: no UDP listener
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", 0))
+    receiver.settimeout(10)
+    port = receiver.getsockname()[1]
+    client = Service({"process": "nginx", "port": 0, "data": "", "connects": [],
+                      "udp_connects": [["127.0.0.1", port]]}, None)
+    client._udp_send_due()
+    sock, addr = client.udp_peers[("127.0.0.1", port)]
+    assert sock is not None and sock.getpeername() == ("127.0.0.1", port) == addr
+    data, source = receiver.recvfrom(4096)
+    assert b"nginx: lab heartbeat" in data and source == sock.getsockname()
+    receiver.close()
+
+
+def test_udp_server_socket_is_unconnected():
+    sock = Service({"process": "rsyslogd", "port": 0, "data": ""}, None,
+                   listen_udp(free_udp_port()))
+    (key,) = sock.sel.get_map().values()
+    assert key.data == "udp" and key.fileobj.type == socket.SOCK_DGRAM  # type: ignore[union-attr]
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -46,8 +46,25 @@ def test_shared_services_and_tiers_connected():
 
 def test_connections_match_service_specs():
     for h in build_topology(5, 40, "10.213.0.0/16"):
-        from_services = {(t, p, s.process) for s in h.services for t, p in s.connects}
-        assert from_services == {(c.target, c.port, c.process) for c in h.connections}
+        from_services = {(t, p, s.process, "tcp") for s in h.services for t, p in s.connects}
+        from_services |= {(t, p, s.process, "udp") for s in h.services for t, p in s.udp_connects}
+        assert from_services == {(c.target, c.port, c.process, c.protocol) for c in h.connections}
+
+
+def test_udp_syslog_and_dns():
+    hosts = build_topology(5, 40, "10.213.0.0/16")
+    by_name = {h.name: h for h in hosts}
+    for h in hosts:
+        udp = [c for c in h.connections if c.protocol == "udp"]
+        if h.tier == "web":
+            (link,) = udp
+            assert (by_name[link.target].tier, link.port, link.process) == ("monitoring", 514, "nginx")
+            assert any(s.process == "rsyslogd" and s.udp_port == 514 and not s.port
+                       for s in by_name[link.target].services)
+        else:
+            assert udp == []
+        if h.tier == "dns":
+            assert any(s.process == "named" and s.port == s.udp_port == 53 for s in h.services)
 
 
 def test_addresses():

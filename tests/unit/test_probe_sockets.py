@@ -1,4 +1,4 @@
-"""Socket parsers (ss, netstat, /proc/net/tcp) against real captures, and direction from own listeners."""
+"""Socket parsers (ss, netstat, /proc/net/tcp and udp) against real captures, and direction from own listeners."""
 
 from __future__ import annotations
 
@@ -32,23 +32,43 @@ def _oracle(path: Path) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("path", NETSTAT, ids=[_ident(p) for p in NETSTAT])
 def test_netstat_matches_jc(path: Path) -> None:
     facts = sockets.classify(sockets.parse_netstat(path.read_text().splitlines()))
-    listeners = {(lst.port, lst.process) for lst in facts.listening if lst.protocol == "tcp"}
-    connections = {(c.local_port, c.remote_port) for c in facts.connections}
+    listeners = {(lst.protocol, lst.port, lst.process) for lst in facts.listening}
+    connections = {(c.protocol, c.local_port, c.remote_port) for c in facts.connections}
+    expected_listeners = set()
     for row in _oracle(path):
-        if row.get("proto") not in ("tcp", "tcp6") or "local_port_num" not in row:
+        proto = str(row.get("proto", "")).rstrip("6")
+        if proto not in ("tcp", "udp") or "local_port_num" not in row:
             continue
         process = (row.get("program_name") or "").split(" ")[0].rstrip(":") or None
-        if row.get("state") == "LISTEN":
-            assert (row["local_port_num"], process) in listeners
+        udp_listener = proto == "udp" and row.get("state") is None and row.get("foreign_port") == "*"
+        if row.get("state") == "LISTEN" or udp_listener:
+            assert (proto, row["local_port_num"], process) in listeners
+            expected_listeners.add((proto, row["local_port_num"], process))
         elif row.get("state") == "ESTABLISHED" and "foreign_port_num" in row:
-            assert (row["local_port_num"], row["foreign_port_num"]) in connections
+            assert (proto, row["local_port_num"], row["foreign_port_num"]) in connections
+    assert listeners == expected_listeners
+
+
+UDP_NETSTAT = [p for p in NETSTAT if any(line.startswith("udp") for line in p.read_text().splitlines())]
+
+
+@pytest.mark.parametrize("path", UDP_NETSTAT, ids=[_ident(p) for p in UDP_NETSTAT])
+def test_netstat_udp_listeners_with_processes(path: Path) -> None:
+    """Every captured numeric UDP socket without a peer is a UDP listener with its owning process."""
+    facts = sockets.classify(sockets.parse_netstat(path.read_text().splitlines()))
+    rows = [row for row in _oracle(path)
+            if str(row.get("proto", "")).startswith("udp") and "local_port_num" in row and row.get("state") is None]
+    udp = {(lst.port, lst.process) for lst in facts.listening if lst.protocol == "udp"}
+    assert udp == {(row["local_port_num"], (row.get("program_name") or "").split(" ")[0].rstrip(":") or None)
+                   for row in rows}
+    assert not any(c.protocol == "udp" for c in facts.connections)  # no numeric connected UDP in these
 
 
 @pytest.mark.parametrize("path", SS, ids=[_ident(p) for p in SS])
 def test_ss_matches_jc(path: Path) -> None:
     facts = sockets.classify(sockets.parse_ss(path.read_text().splitlines()))
     listeners = {(lst.protocol, lst.port) for lst in facts.listening}
-    connections = {(c.local_port, c.remote_port) for c in facts.connections}
+    connections = {(c.protocol, c.local_port, c.remote_port) for c in facts.connections}
     checked = 0
     for row in _oracle(path):
         if row.get("netid") not in ("tcp", "udp") or "local_port_num" not in row:
@@ -58,9 +78,12 @@ def test_ss_matches_jc(path: Path) -> None:
             assert (row["netid"], row["local_port_num"]) in listeners
             checked += 1
         elif row.get("state") == "ESTAB" and str(row.get("peer_port", "")).isdigit():
-            assert (row["local_port_num"], int(row["peer_port"])) in connections
+            assert (row["netid"], row["local_port_num"], int(row["peer_port"])) in connections
             checked += 1
     assert checked or not facts.listening
+    udp_rows = {row["local_port_num"] for row in _oracle(path) if row.get("netid") == "udp"
+                and row.get("state") == "UNCONN" and "local_port_num" in row}
+    assert {lst.port for lst in facts.listening if lst.protocol == "udp"} == udp_rows
 
 
 def test_ss_process_names_from_users_field() -> None:
@@ -84,6 +107,50 @@ def test_proc_net_tcp_matches_jc(name: str) -> None:
                  sockets.normalize_address(r["remote_address"]), r["remote_port"])
                 for r in oracle if r["state"] in ("0A", "01")}
     assert {(s.local_address, s.local_port, s.remote_address, s.remote_port) for s in raw} == expected
+
+
+# /proc/net/udp and udp6 rows in the kernel's layout (captured on a Debian 12 host, inode columns trimmed):
+# chronyd on 127.0.0.1:323 and [::1]:323, a resolver client connected from 10.0.0.5:41234 to 10.0.0.53:53,
+# and rsyslog's unconnected socket on 0.0.0.0:514.
+PROC_UDP = """\
+   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+  371: 0100007F:0143 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 18363 2 0 0
+  402: 0500000A:A062 3500000A:0035 01 00000000:00000000 00:00000000 00000000     0        0 20001 2 0 0
+  777: 00000000:0202 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 20002 2 0 0
+   sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when
+  371: 00000000000000000000000001000000:0143 00000000000000000000000000000000:0000 07 00000000:00000000 00:00000000
+"""
+
+
+def test_proc_net_udp_listeners_and_connected_sockets() -> None:
+    facts = sockets.parse("%% proc\n" + sockets.UDP_MARK + "\n" + PROC_UDP)
+    assert {(x.protocol, x.address, x.port) for x in facts.listening} == {
+        ("udp", "127.0.0.1", 323), ("udp", "::1", 323), ("udp", "0.0.0.0", 514)}
+    assert [(c.protocol, c.local_port, c.remote_address, c.remote_port, c.direction) for c in facts.connections] \
+        == [("udp", 41058, "10.0.0.53", 53, "outbound")]
+    assert not facts.has_process_names
+
+
+def test_udp_and_tcp_directions_come_from_their_own_listeners() -> None:
+    facts = sockets.parse(
+        "%% ss\n"
+        "udp UNCONN 0 0 0.0.0.0:514 0.0.0.0:* users:((\"rsyslogd\",pid=5,fd=3))\n"
+        "tcp LISTEN 0 128 0.0.0.0:53 0.0.0.0:* users:((\"named\",pid=6,fd=4))\n"
+        "udp ESTAB 0 0 10.0.0.5:514 10.0.0.9:40000 users:((\"rsyslogd\",pid=5,fd=7))\n"
+        "udp ESTAB 0 0 10.0.0.5:53 10.0.0.53:53 users:((\"named\",pid=6,fd=8))\n"
+        "tcp ESTAB 0 0 10.0.0.5:53 10.0.0.7:45000 users:((\"named\",pid=6,fd=9))\n")
+    assert {(c.protocol, c.local_port, c.direction) for c in facts.connections} == {
+        ("udp", 514, "inbound"), ("udp", 53, "outbound"), ("tcp", 53, "inbound")}
+    assert {(x.protocol, x.port) for x in facts.listening} == {("udp", 514), ("tcp", 53)}
+
+
+def test_netstat_connected_udp_is_a_connection() -> None:
+    facts = sockets.parse("%% netstat\nProto Recv-Q Send-Q Local Address Foreign Address State PID/Program name\n"
+                          "udp 0 0 10.0.0.5:41000 10.0.0.20:514 ESTABLISHED 77/python3\n"
+                          "udp 0 0 0.0.0.0:68 0.0.0.0:* 12/dhclient\n")
+    assert [(c.protocol, c.remote_port, c.process, c.direction) for c in facts.connections] == \
+        [("udp", 514, "python3", "outbound")]
+    assert [(x.protocol, x.port, x.process) for x in facts.listening] == [("udp", 68, "dhclient")]
 
 
 def _fleet_sections(path: Path) -> dict[str, list[str]]:
