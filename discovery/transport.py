@@ -4,6 +4,10 @@ Host keys are checked against one known_hosts file (hashed and ``[host]:port`` e
 An unknown key fails as host_key_unknown unless new keys are accepted, in which case the key is
 appended to that file; a changed key always fails. A watchdog closes the socket when the host's
 outside deadline passes, because paramiko can block past its own timeouts.
+
+A host behind bastions (``ProxyJump a,b,c``) is reached hop by hop: a session to the first bastion, a
+``direct-tcpip`` channel through it to the next one, and so on; every hop's host key is verified the same way
+and a failure names the hop. The watchdog and :meth:`ParamikoTransport.close` close every hop.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -47,17 +51,42 @@ class Transport(Protocol):
 
 @dataclass(frozen=True)
 class Credential:
-    """One way to log in. A password is never held: only the NAME of the environment variable holding it."""
+    """One way to log in. A password is held only when it was typed at a prompt (``password``, kept in
+    memory, never printed); otherwise only the NAME of the environment variable holding it."""
 
     user: str | None = None
     key_file: Path | None = None
     agent: bool = False
     password_env: str | None = None
+    password: Secret | None = field(default=None, repr=False)
+    label: str | None = None  # what the prompt called this credential set
 
     def describe(self) -> str:
         how = (f"key {self.key_file}" if self.key_file else "agent" if self.agent
-               else f"password from ${self.password_env}" if self.password_env else "default keys")
+               else f"password from ${self.password_env}" if self.password_env
+               else f"the password typed for {self.label or 'it'}" if self.password is not None
+               else "default keys")
         return f"{self.user or '(default user)'} with {how}"
+
+
+class Secret:
+    """A password typed at a prompt: in memory only; its repr and str never show it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a Secret is not serialised")
 
 
 @dataclass(frozen=True)
@@ -68,6 +97,9 @@ class Jump:
     port: int = 22
     user: str | None = None
 
+    def __str__(self) -> str:
+        return f"{self.address}:{self.port}"
+
 
 @dataclass(frozen=True)
 class SshTarget:
@@ -77,7 +109,7 @@ class SshTarget:
     user: str | None = None
     key_file: Path | None = None
     become: bool = False  # run probes through ``sudo -n`` when it works (ansible_become)
-    jump: Jump | None = None
+    jumps: tuple[Jump, ...] = ()  # ProxyJump bastions, outermost first
     credentials: tuple[Credential, ...] = ()  # tried in order after user/key_file; empty: user/key_file only
 
     def logins(self) -> tuple[Credential, ...]:
@@ -85,8 +117,7 @@ class SshTarget:
         first = Credential(user=self.user, key_file=self.key_file)
         if not self.credentials:
             return (first,)
-        rest = tuple(Credential(user=c.user or self.user, key_file=c.key_file, agent=c.agent,
-                                password_env=c.password_env) for c in self.credentials)
+        rest = tuple(replace(c, user=c.user or self.user) for c in self.credentials)
         return ((first,) if self.key_file else ()) + rest
 
 
@@ -105,11 +136,14 @@ class HandshakeLimits:
 
     @contextmanager
     def hold(self, target: SshTarget) -> Iterator[None]:
+        """One slot of every bastion on the way and of the target's sshd, taken in one global order so that
+        chains crossing the same bastions in different orders cannot deadlock."""
+        wanted = {("bastion", j.address, j.port): self.per_bastion for j in target.jumps if self.per_bastion > 0}
+        if self.per_sshd > 0:
+            wanted["sshd", target.address, target.port] = self.per_sshd
         with ExitStack() as stack:
-            if target.jump is not None and self.per_bastion > 0:
-                stack.enter_context(self._slot("bastion", target.jump.address, target.jump.port, self.per_bastion))
-            if self.per_sshd > 0:
-                stack.enter_context(self._slot("sshd", target.address, target.port, self.per_sshd))
+            for key in sorted(wanted):
+                stack.enter_context(self._slot(*key, wanted[key]))
             yield
 
 
@@ -207,6 +241,8 @@ def _auth_arguments(login: Credential, host: str) -> dict[str, Any]:
         return {"key_filename": str(login.key_file), "look_for_keys": False, "allow_agent": False}
     if login.agent:
         return {"look_for_keys": False, "allow_agent": True}
+    if login.password is not None:
+        return {"password": login.password.reveal(), "look_for_keys": False, "allow_agent": False}
     if login.password_env:
         password = os.environ.get(login.password_env)
         if password is None:
@@ -225,8 +261,8 @@ class ParamikoTransport:
     def __init__(self, target: SshTarget, options: SshOptions, known: KnownHostsFile) -> None:
         self.target, self.options, self.known = target, options, known
         self._client = paramiko.SSHClient()
-        self._jump: paramiko.SSHClient | None = None
-        self._sock: socket.socket | None = None
+        self._jumps: list[paramiko.SSHClient] = []  # the bastion sessions connected so far, outermost first
+        self._sock: socket.socket | None = None  # the one TCP socket: to the host, or to the first bastion
         self._expired = threading.Event()
         self._watchdog = threading.Timer(options.deadline, self._expire)
         self._watchdog.daemon = True
@@ -246,9 +282,13 @@ class ParamikoTransport:
 
     def _expire(self) -> None:
         self._expired.set()
+        self._close_all()
+
+    def _close_all(self) -> None:
+        """Innermost first; closing the one TCP socket ends every channel tunnelled through it anyway."""
         self._client.close()
-        if self._jump is not None:
-            self._jump.close()
+        for client in reversed(list(self._jumps)):
+            client.close()
         if self._sock is not None:
             self._sock.close()
 
@@ -259,13 +299,14 @@ class ParamikoTransport:
             try:
                 self._login(login)
                 return
-            except AuthFailed:
+            except AuthFailed as failed:
                 if index == len(logins) - 1:
                     tried = "; ".join(c.describe() for c in logins)
-                    raise AuthFailed(f"authentication failed with every credential set ({tried})",
+                    where = f"; last: {failed.message}" if failed.message.startswith("bastion") else ""
+                    raise AuthFailed(f"authentication failed with every credential set ({tried}){where}",
                                      host=self.target.name) from None
                 self._client.close()
-                if self.target.jump is None and self._sock is not None:
+                if not self.target.jumps and self._sock is not None:
                     self._sock.close()
                 self._client = paramiko.SSHClient()
 
@@ -283,52 +324,75 @@ class ParamikoTransport:
         except Exception as exc:
             raise self._classify(exc) from exc
 
+    def _hop_name(self, index: int) -> str:
+        jumps = self.target.jumps
+        if len(jumps) == 1:
+            return f"bastion {jumps[0]}"
+        return f"bastion {index + 1} of {len(jumps)} ({jumps[index]})"
+
     def _route(self, login: Credential) -> Any:
-        """A plain TCP socket, or a direct-tcpip channel through the bastion (one bastion session per host)."""
-        jump = self.target.jump
-        if jump is None:
+        """A plain TCP socket, or a direct-tcpip channel through the last bastion of the chain (sessions to
+        the bastions are this host's own; the ones already up are kept when the next credential set is tried)."""
+        jumps = self.target.jumps
+        if not jumps:
             self._sock = _open_socket(self.target, self.options.timeout)
             return self._sock
-        if self._jump is None:
-            self._jump = self._connect_jump(jump, login)
-        transport = self._jump.get_transport()
+        while len(self._jumps) < len(jumps):
+            index = len(self._jumps)
+            if index == 0:
+                try:
+                    self._sock = _open_socket(jumps[0], self.options.timeout)
+                except DiscoveryError as error:
+                    error.message = f"{self._hop_name(0)}: {error.message}"
+                    raise
+                sock: Any = self._sock
+            else:
+                sock = self._channel(index - 1, jumps[index].address, jumps[index].port)
+            self._jumps.append(self._connect_jump(index, login, sock))
+        return self._channel(len(jumps) - 1, self.target.address, self.target.port)
+
+    def _channel(self, index: int, address: str, port: int) -> paramiko.Channel:
+        """A direct-tcpip channel from bastion ``index`` to ``address:port``."""
+        transport = self._jumps[index].get_transport()
         try:
             if transport is None:
                 raise paramiko.SSHException("bastion session closed")
-            return transport.open_channel("direct-tcpip", (self.target.address, self.target.port),
-                                          ("127.0.0.1", 0), timeout=self.options.timeout)
+            return transport.open_channel("direct-tcpip", (address, port), ("127.0.0.1", 0),
+                                          timeout=self.options.timeout)
         except Exception as exc:
             if self._expired.is_set():
                 raise self._classify(exc) from exc
-            raise ConnectRefused(f"bastion {jump.address}:{jump.port} could not open a channel to "
-                                 f"{self.target.address}:{self.target.port}: {exc}", host=self.target.name) from exc
+            raise ConnectRefused(f"{self._hop_name(index)} could not open a channel to {address}:{port}: {exc}",
+                                 host=self.target.name) from exc
 
-    def _connect_jump(self, jump: Jump, login: Credential) -> paramiko.SSHClient:
+    def _connect_jump(self, index: int, login: Credential, sock: Any) -> paramiko.SSHClient:
+        jump, hop = self.target.jumps[index], self._hop_name(index)
         client = paramiko.SSHClient()
         self.known.load_into(client.get_host_keys(), host_key_entry(jump.address, jump.port))
         client.set_missing_host_key_policy(_Policy(self.known, self.options.accept_new_host_keys,
-                                                   f"{self.target.name} (bastion {jump.address})"))
-        self._sock = _open_socket(jump, self.options.timeout)
+                                                   f"{self.target.name} ({hop})"))
         try:
-            client.connect(jump.address, port=jump.port, username=jump.user or login.user, sock=self._sock,
+            client.connect(jump.address, port=jump.port, username=jump.user or login.user, sock=sock,
                            timeout=self.options.timeout, banner_timeout=self.options.timeout,
                            auth_timeout=self.options.timeout, **_auth_arguments(login, self.target.name))
-        except DiscoveryError:
+        except DiscoveryError as known_error:
             client.close()
+            if not known_error.message.startswith("bastion"):
+                known_error.message = f"{hop}: {known_error.message}"
             raise
         except Exception as exc:
             client.close()
-            error = self._classify(exc)
-            error.message = f"bastion {jump.address}:{jump.port}: {error.message}"
+            error = self._classify(exc, address=jump.address)
+            error.message = f"{hop}: {error.message}"
             raise error from exc
         return client
 
-    def _classify(self, exc: Exception, during: str = "handshake") -> DiscoveryError:
+    def _classify(self, exc: Exception, during: str = "handshake", address: str | None = None) -> DiscoveryError:
         name = self.target.name
         if self._expired.is_set():
             return ConnectTimeout(f"host deadline of {self.options.deadline:g}s passed", host=name)
         if isinstance(exc, paramiko.BadHostKeyException):
-            return HostKeyMismatch(f"host key for {self.target.address} CHANGED: got "
+            return HostKeyMismatch(f"host key for {address or self.target.address} CHANGED: got "
                                    f"{exc.key.get_name()} {exc.key.fingerprint}, known_hosts "
                                    f"{self.known.path} has {exc.expected_key.fingerprint}", host=name)
         if isinstance(exc, paramiko.AuthenticationException):
@@ -382,7 +446,7 @@ class ParamikoTransport:
     @property
     def local_endpoint(self) -> tuple[str, int] | None:
         """This session's own (address, port), as the host sees the peer of its SSH connection."""
-        if self._sock is None or self.target.jump is not None:
+        if self._sock is None or self.target.jumps:
             return None  # through a bastion the host sees the bastion's end, which we cannot name
         try:
             address, port = self._sock.getsockname()[:2]
@@ -392,11 +456,7 @@ class ParamikoTransport:
 
     def close(self) -> None:
         self._watchdog.cancel()
-        self._client.close()
-        if self._jump is not None:
-            self._jump.close()
-        if self._sock is not None:
-            self._sock.close()
+        self._close_all()
 
 
 def _drain(stream: Any, sink: list[bytes], errors: list[Exception]) -> None:

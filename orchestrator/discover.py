@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import getpass
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,17 +19,20 @@ from discovery.transport import (
     Jump,
     KnownHostsFile,
     ParamikoTransport,
+    Secret,
     SshOptions,
     SshTarget,
 )
 from orchestrator import audit
 from orchestrator.errors import InputError
-from orchestrator.inventory import InventoryHost, load_inventory, select
+from orchestrator.inventory import InventoryCredential, InventoryHost, load_inventory, select
 from orchestrator.store import Store
 from orchestrator.workspace import Workspace
 
 EXPORT_SCHEMA_VERSION = 1
 ProgressCallback = Callable[[HostFacts], None]
+Prompt = Callable[[str], str]  # shows the text, returns what was typed (getpass: no echo)
+ASK_PASS = "--ask-pass"  # noqa: S105 (the name the --ask-pass password is kept under, not a password)
 # facts added after the first export shape: additive keys, same schema_version
 EXTRA_KEYS = ("packages", "services", "interfaces", "default_gateway", "dns_servers", "mounts", "cron_jobs",
               "virtualization", "eol", "middleware", "processes", "samples", "observed_connections",
@@ -53,32 +58,98 @@ def known_hosts_for(host: InventoryHost, ws: Workspace, explicit: Path | None) -
     return explicit or host.known_hosts_file or ws.known_hosts
 
 
-def plan_targets(ws: Workspace, inventory_path: Path, limit: str | None,
-                 known_hosts: Path | None) -> list[tuple[SshTarget, KnownHostsFile]]:
-    """The selected inventory hosts as SSH targets, one shared KnownHostsFile per distinct path."""
+def plan_targets(ws: Workspace, inventory_path: Path, limit: str | None, known_hosts: Path | None, *,
+                 ask_pass: bool = False, passwords: Mapping[str, Secret] | None = None,
+                 prompt: Prompt | None = None) -> list[tuple[SshTarget, KnownHostsFile]]:
+    """The selected inventory hosts as SSH targets, one shared KnownHostsFile per distinct path.
+
+    Passwords still to be typed (``password_prompt`` sets, ``ask_pass``) are asked here, before any probe.
+    """
     hosts = select(load_inventory(inventory_path), limit)
     if not hosts:
         raise InputError(f"no host matches --limit {limit!r}", source=str(inventory_path),
                          hint="use host or group names from the inventory, globs with *, lists with ','")
+    typed = ask_passwords(hosts, ask_pass, prompt, known=passwords or {})
     files: dict[Path, KnownHostsFile] = {}
     targets = []
     for host in hosts:
         path = known_hosts_for(host, ws, known_hosts).resolve()
         known = files.setdefault(path, KnownHostsFile(path))
-        targets.append((target_of(host), known))
+        targets.append((target_of(host, typed), known))
     return targets
 
 
-def target_of(host: InventoryHost) -> SshTarget:
-    """An inventory host as an SSH target: bastion, credential sets and become included."""
+def prompt_key(credential: InventoryCredential) -> str:
+    """The name a ``password_prompt`` credential set is asked (and its password kept) under: one per user."""
+    return f"pindah_credentials user {credential.user}"
+
+
+def ask_passwords(hosts: Iterable[InventoryHost], ask_pass: bool = False, prompt: Prompt | None = None, *,
+                  known: Mapping[str, Secret] | None = None) -> dict[str, Secret]:
+    """Ask, once each, the passwords the hosts' ``password_prompt`` credential sets (and ``--ask-pass``) need.
+
+    Without ``prompt`` the terminal is used (getpass, no echo); with no terminal this is an input error
+    naming the credential set, as a run in CI must not wait for a password nobody types.
+    """
+    wanted = [ASK_PASS] if ask_pass else []
+    for host in hosts:
+        wanted += [prompt_key(c) for c in host.credentials if c.password_prompt]
+    typed = dict(known or {})
+    for key in dict.fromkeys(wanted):
+        if key in typed:
+            continue
+        if prompt is None and not _interactive():
+            raise InputError(f"{key}: a password to type, but there is no terminal to type it on",
+                             source=key, hint="in non-interactive runs give the set password_env: VARIABLE (the "
+                             "name of an environment variable holding the password) instead of a prompt")
+        label = "SSH password (--ask-pass)" if key == ASK_PASS else f"SSH password for {key}"
+        try:
+            value = (prompt or getpass.getpass)(f"{label}: ")
+        except EOFError:
+            raise InputError(f"{key}: no password was typed (end of input)", source=key,
+                             hint="type the password at the prompt, or use password_env") from None
+        if not value:
+            raise InputError(f"{key}: an empty password was typed", source=key,
+                             hint="type the password at the prompt, or use password_env") from None
+        typed[key] = Secret(value)
+    return typed
+
+
+def _interactive() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def target_of(host: InventoryHost, passwords: Mapping[str, Secret] | None = None) -> SshTarget:
+    """An inventory host as an SSH target: bastions, credential sets (typed passwords from ``passwords``,
+    ``--ask-pass``'s last) and become included."""
+    typed = passwords or {}
+    credentials = []
+    for c in host.credentials:
+        if c.password_prompt:
+            if prompt_key(c) not in typed:
+                raise InputError(f"host {host.name!r}: {prompt_key(c)} needs a password that was not asked",
+                                 source=host.name, hint="ask it with ask_passwords() before building targets")
+            credentials.append(Credential(user=c.user, password=typed[prompt_key(c)], label=prompt_key(c)))
+        else:
+            credentials.append(Credential(user=c.user, key_file=c.key_file, agent=c.agent,
+                                          password_env=c.password_env))
+    if ASK_PASS in typed:
+        credentials.append(Credential(password=typed[ASK_PASS], label=ASK_PASS))
     return SshTarget(name=host.name, address=host.address, port=host.port, user=host.user, key_file=host.key_file,
-                     become=_truthy(host.vars.get("ansible_become")), jump=parse_jump(host.proxy_jump),
-                     credentials=tuple(Credential(user=c.user, key_file=c.key_file, agent=c.agent,
-                                                  password_env=c.password_env) for c in host.credentials))
+                     become=_truthy(host.vars.get("ansible_become")), jumps=parse_jumps(host.proxy_jump),
+                     credentials=tuple(credentials))
+
+
+def parse_jumps(spec: str | None) -> tuple[Jump, ...]:
+    """OpenSSH's ProxyJump list ``[user@]host[:port],...`` (outermost first) → Jumps."""
+    return tuple(j for j in (parse_jump(hop.strip()) for hop in (spec or "").split(",")) if j is not None)
 
 
 def parse_jump(spec: str | None) -> Jump | None:
-    """``[user@]host[:port]`` (IPv6 as ``[addr]:port``) → Jump."""
+    """One hop: ``[user@]host[:port]`` (IPv6 as ``[addr]:port``) → Jump."""
     if not spec:
         return None
     user, _, rest = spec.rpartition("@")
@@ -102,17 +173,20 @@ def discover(ws: Workspace, inventory_path: Path, *, limit: str | None = None, f
              known_hosts: Path | None = None, accept_new: bool = False, timeout: float = 10.0,
              samples: int = 1, interval: int = 5, max_handshakes: int = 8,
              progress_callback: ProgressCallback | None = None,
-             connector: Connector = ParamikoTransport.connect) -> DiscoveryResult:
+             connector: Connector = ParamikoTransport.connect, ask_pass: bool = False,
+             passwords: Mapping[str, Secret] | None = None, prompt: Prompt | None = None) -> DiscoveryResult:
     """Probe the inventory's (selected) hosts and store one snapshot holding all of them.
 
-    Errors before probing (bad inventory, nothing selected) raise and store nothing.
+    Errors before probing (bad inventory, nothing selected, a password to type without a terminal) raise
+    and store nothing. Typed passwords (``passwords``, else asked through ``prompt``) stay in memory.
     """
     if forks < 1:
         raise InputError("--forks must be at least 1", source="--forks", hint="e.g. --forks 20")
     if samples < 1 or interval < 1:
         raise InputError("--samples and --interval must be at least 1", source="--samples/--interval",
                          hint="e.g. --samples 6 --interval 10 (one minute of observation)")
-    targets = plan_targets(ws, inventory_path, limit, known_hosts)
+    targets = plan_targets(ws, inventory_path, limit, known_hosts, ask_pass=ask_pass, passwords=passwords,
+                           prompt=prompt)
     sampling = Sampling(samples, interval)
     options = SshOptions(accept_new_host_keys=accept_new, timeout=timeout,
                          deadline=host_deadline(timeout) + sampling.seconds,

@@ -28,8 +28,9 @@ HINT = "see https://docs.ansible.com/ansible/latest/inventory_guide/intro_invent
 
 
 class InventoryCredential(BaseModel):
-    """One login to try (``pindah_credentials`` list): a key file, the SSH agent, or a password read from
-    the environment variable named here. The password itself never appears in the inventory."""
+    """One login to try (``pindah_credentials`` list): a key file, the SSH agent, a password read from
+    the environment variable named here, or (``password_prompt``) a password typed once at a prompt before
+    discovery starts. The password itself never appears in the inventory."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -37,6 +38,7 @@ class InventoryCredential(BaseModel):
     key_file: Path | None = None
     agent: bool = False
     password_env: str | None = None
+    password_prompt: bool = False
 
 
 class InventoryHost(BaseModel):
@@ -50,7 +52,7 @@ class InventoryHost(BaseModel):
     known_hosts_file: Path | None = None
     groups: tuple[str, ...] = ()
     vars: dict[str, Any] = {}
-    proxy_jump: str | None = None  # [user@]host[:port] of the bastion, from ansible_ssh_common_args
+    proxy_jump: str | None = None  # [user@]host[:port][,...] bastions (outermost first), from ansible_ssh_common_args
     credentials: tuple[InventoryCredential, ...] = ()
 
 
@@ -360,23 +362,31 @@ def _credentials(raw: Any, base: Path, host: str, source: str) -> tuple[Inventor
     if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
         raise InputError(f"host {host!r}: pindah_credentials must be a list of mappings", source=source,
                          hint="e.g. [{user: ops, key_file: ~/.ssh/ops}, {user: ops, agent: true}, "
-                              "{user: ops, password_env: OPS_PASSWORD}]")
+                              "{user: ops, password_env: OPS_PASSWORD}, {user: ops, password_prompt: true}]")
     found = []
     for item in raw:
-        unknown = set(item) - {"user", "key_file", "agent", "password_env"}
+        unknown = set(item) - {"user", "key_file", "agent", "password_env", "password_prompt"}
         if unknown:
             raise InputError(f"host {host!r}: unknown pindah_credentials keys {sorted(unknown)}", source=source,
-                             hint="keys: user, key_file, agent, password_env (a variable NAME, never a password)")
+                             hint="keys: user, key_file, agent, password_env (a variable NAME, never a password), "
+                                  "password_prompt (true: typed once when discovery starts)")
         key = item.get("key_file")
         try:
-            found.append(InventoryCredential(user=item.get("user"), key_file=_path(key, base) if key else None,
+            credential = InventoryCredential(user=item.get("user"), key_file=_path(key, base) if key else None,
                                              agent=bool(item.get("agent", False)),
-                                             password_env=item.get("password_env")))
+                                             password_env=item.get("password_env"),
+                                             password_prompt=item.get("password_prompt", False))
         except ValidationError as exc:
             first = exc.errors()[0]
             raise InputError(f"host {host!r}: pindah_credentials {'.'.join(map(str, first['loc']))}: {first['msg']}",
-                             source=source, hint="user, key_file and password_env are strings, agent a boolean"
-                             ) from None
+                             source=source, hint="user, key_file and password_env are strings, agent and "
+                             "password_prompt booleans") from None
+        if credential.password_prompt and (not credential.user or credential.key_file or credential.agent
+                                           or credential.password_env):
+            raise InputError(f"host {host!r}: a pindah_credentials entry with password_prompt takes only a user",
+                             source=source, hint="e.g. {user: ops, password_prompt: true}: the password for "
+                             "'ops' is asked once, whichever hosts use it")
+        found.append(credential)
     return tuple(found)
 
 
@@ -413,7 +423,8 @@ def _ssh_options(words: list[str]) -> list[tuple[str, str]]:
 
 
 def proxy_jump_from_args(args: str, host: str = "", source: str = "") -> str | None:
-    """The bastion from ``-J X``, ``-o ProxyJump=X`` or ``-o ProxyCommand="ssh -W %h:%p [-q] X"``; one hop only."""
+    """The bastions from ``-J X``, ``-o ProxyJump=X`` (``X``: ``[user@]host[:port]``, several comma-separated,
+    outermost first) or ``-o ProxyCommand="ssh -W %h:%p [-q] X"``."""
     try:
         words = shlex.split(args)
     except ValueError:
@@ -428,9 +439,11 @@ def proxy_jump_from_args(args: str, host: str = "", source: str = "") -> str | N
                 found.append(next(p for p in reversed(parts[1:]) if not p.startswith("-") and "%" not in p))
     if not found:
         return None
-    if "," in found[0]:
-        raise InputError(f"host {host!r}: multi-hop ProxyJump {found[0]!r} is not supported", source=source,
-                         hint="reach the last bastion directly, or run pindah from a host inside the network")
+    hops = found[0].split(",")
+    if not all(hop.strip() and not any(c.isspace() for c in hop) for hop in hops):
+        raise InputError(f"host {host!r}: ProxyJump {found[0]!r} has an empty or malformed hop", source=source,
+                         hint="comma-separated [user@]host[:port] without spaces, outermost bastion first, "
+                              "e.g. -J ops@gw.example,10.0.0.5:2222")
     return found[0]
 
 

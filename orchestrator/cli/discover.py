@@ -18,6 +18,7 @@ from discovery.facts import HostFacts
 from orchestrator.cli.common import console, err_console, print_json, workspace
 from orchestrator.discover import (
     DiscoveryResult,
+    ask_passwords,
     diff_snapshots,
     discover,
     export_dependencies,
@@ -67,10 +68,10 @@ class _Reporter:
             self.err.print(f"[{self.done}/{self.total}] {escape(facts.name)}: {state}")
 
 
-def _count_hosts(inventory: Path, limit: str | None) -> int:
+def _selected_hosts(inventory: Path, limit: str | None) -> list[Any]:
     from orchestrator.inventory import load_inventory, select
 
-    return len(select(load_inventory(inventory), limit))
+    return select(load_inventory(inventory), limit)
 
 
 def discover_command(  # noqa: PLR0917 (typer options)
@@ -90,15 +91,21 @@ def discover_command(  # noqa: PLR0917 (typer options)
     interval: Annotated[int, typer.Option("--interval", help="Whole seconds between samples.")] = 5,
     max_handshakes: Annotated[int, typer.Option("--max-handshakes", help="Concurrent SSH handshakes per sshd "
                                                 "and per bastion (sshd's MaxStartups drops the excess).")] = 8,
+    ask_pass: Annotated[bool, typer.Option("--ask-pass", "-k", help="Ask once for an SSH password, tried "
+                                           "on every host after its other credential sets (needs a "
+                                           "terminal; kept in memory only).")] = False,
 ) -> None:
     """Probe the inventory's hosts over SSH and store one discovery snapshot."""
     logging.getLogger("paramiko").setLevel(logging.CRITICAL)  # failures are reported as data, not tracebacks
     ws = workspace(ctx)
     path = inventory  # relative paths are relative to the current directory
-    with _Reporter(_count_hosts(path, limit), quiet=as_json) as reporter:
+    hosts = _selected_hosts(path, limit)
+    passwords = ask_passwords(hosts, ask_pass)  # before the progress bar, once per credential set
+    with _Reporter(len(hosts), quiet=as_json) as reporter:
         result = discover(ws, path, limit=limit, forks=forks, known_hosts=known_hosts,
                           accept_new=accept_new, timeout=timeout, samples=samples, interval=interval,
-                          max_handshakes=max_handshakes, progress_callback=reporter)
+                          max_handshakes=max_handshakes, progress_callback=reporter, ask_pass=ask_pass,
+                          passwords=passwords)
     if as_json:
         print_json({"snapshot_id": result.snapshot_id, "hosts": [export_host(f) for f in result.facts],
                     "failed": [failure_summary(f) for f in result.failed], **export_dependencies(result.facts)})

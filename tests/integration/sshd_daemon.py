@@ -54,19 +54,22 @@ class Daemon:
         self.proc.wait(timeout=10)
 
 
-def start_sshd(folder: Path, max_startups: str = "100:30:200", extra_config: str = "") -> Daemon:
+def start_sshd(folder: Path, max_startups: str = "100:30:200", extra_config: str = "",
+               password_auth: bool = False) -> Daemon:
     """Start sshd with fresh host and client keys; known_hosts holds its real host key.
 
     ``extra_config`` lines are appended to sshd_config (e.g. a ForceCommand, ClientAliveInterval).
+    ``password_auth`` lets local users log in with their (shadow) password.
     """
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("host_key", "client_key", "other_key"):
         keygen(folder / name)
     shutil.copy(folder / "client_key.pub", folder / "authorized_keys")
     port = free_port()
+    password = "yes" if password_auth else "no"
     (folder / "sshd_config").write_text(
         f"Port {port}\nListenAddress 127.0.0.1\nHostKey {folder / 'host_key'}\nPidFile {folder / 'pid'}\n"
-        f"AuthorizedKeysFile {folder / 'authorized_keys'}\nStrictModes no\nPasswordAuthentication no\n"
+        f"AuthorizedKeysFile {folder / 'authorized_keys'}\nStrictModes no\nPasswordAuthentication {password}\n"
         "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nUsePAM no\nAllowTcpForwarding yes\n"
         f"MaxStartups {max_startups}\nLogLevel ERROR\n{extra_config}")
     Path("/run/sshd").mkdir(exist_ok=True)

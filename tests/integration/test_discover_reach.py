@@ -91,7 +91,7 @@ def test_ssh_agent_credential(daemon: Daemon, tmp_path: Path, monkeypatch: pytes
 def test_through_a_bastion_both_host_keys_verified(daemon: Daemon, tmp_path: Path) -> None:
     # the daemon is its own bastion: the second hop is a direct-tcpip channel from it to itself
     target = SshTarget("inner", "127.0.0.1", daemon.port, user="root", key_file=daemon.good_key,
-                       jump=Jump(address="127.0.0.1", port=daemon.port, user="root"))
+                       jumps=(Jump(address="127.0.0.1", port=daemon.port, user="root"),))
     assert _run(target, daemon.known_hosts) == "reached"
     facts = probe_host(target, _options(), KnownHostsFile(daemon.known_hosts))
     assert facts.reachable and facts.os is not None, facts.errors
@@ -104,7 +104,7 @@ def test_through_a_bastion_both_host_keys_verified(daemon: Daemon, tmp_path: Pat
 
 def test_bastion_that_cannot_reach_the_target_is_refused(daemon: Daemon) -> None:
     target = SshTarget("inner", "127.0.0.1", free_port(), user="root", key_file=daemon.good_key,
-                       jump=Jump(address="127.0.0.1", port=daemon.port, user="root"))
+                       jumps=(Jump(address="127.0.0.1", port=daemon.port, user="root"),))
     facts = probe_host(target, _options(retries=0), KnownHostsFile(daemon.known_hosts))
     assert facts.errors[0].category == "refused" and "bastion" in facts.errors[0].message
 

@@ -44,8 +44,8 @@ def test_bastion_credentials_and_become_from_the_inventory(tmp_path: Path) -> No
     path.write_text(INVENTORY)
     hosts = {h.name: h for h in load_inventory(path)}
     web, db = target_of(hosts["web01"]), target_of(hosts["db01"])
-    assert web.jump == Jump(address="bastion.example", port=22, user="jumper")
-    assert db.jump == Jump(address="fd00::1", port=2222, user="admin")
+    assert web.jumps == (Jump(address="bastion.example", port=22, user="jumper"),)
+    assert db.jumps == (Jump(address="fd00::1", port=2222, user="admin"),)
     assert (web.become, db.become) == (True, False)
     assert [(c.user, c.key_file, c.agent, c.password_env) for c in web.logins()] == [
         ("ops", tmp_path / "keys" / "ops", False, None), ("backup", None, True, None),
@@ -61,9 +61,22 @@ def test_proxy_jump_forms(args: str, expected: str | None) -> None:
     assert proxy_jump_from_args(args) == expected
 
 
-def test_multi_hop_is_refused() -> None:
-    with pytest.raises(InputError, match="multi-hop"):
-        proxy_jump_from_args("-J a,b", "h1", "hosts.yml")
+def test_multi_hop_proxy_jump_is_read_outermost_first(tmp_path: Path) -> None:
+    path = tmp_path / "hosts.yml"
+    path.write_text("all:\n  hosts:\n    deep:\n      ansible_host: 10.3.0.7\n"
+                    "      ansible_ssh_common_args: -o ProxyJump=ops@gw.example,10.0.0.5:2222,[fd00::2]:22\n"
+                    "    dash_j: {ansible_ssh_common_args: '-J a,b'}\n")
+    hosts = {h.name: h for h in load_inventory(path)}
+    assert target_of(hosts["deep"]).jumps == (Jump("gw.example", 22, "ops"), Jump("10.0.0.5", 2222),
+                                              Jump("fd00::2", 22))
+    assert target_of(hosts["dash_j"]).jumps == (Jump("a"), Jump("b"))
+
+
+@pytest.mark.parametrize("spec", ["a,,b", "a,", ",b"])
+def test_a_malformed_hop_is_an_input_error(spec: str) -> None:
+    with pytest.raises(InputError, match="empty or malformed hop") as caught:
+        proxy_jump_from_args(f"-J {spec}", "h1", "hosts.yml")
+    assert "h1" in str(caught.value)
 
 
 def test_bad_credentials_list_is_an_input_error(tmp_path: Path) -> None:
@@ -148,10 +161,36 @@ def test_handshake_limits_per_sshd_and_per_bastion() -> None:
                 now[key] -= 1
 
     threads = [threading.Thread(target=enter, args=(SshTarget(f"a{i}", "10.0.0.1"), "sshd-a")) for i in range(8)]
-    threads += [threading.Thread(target=enter, args=(SshTarget(f"j{i}", f"10.9.0.{i}", jump=bastion), "bastion"))
+    threads += [threading.Thread(target=enter, args=(SshTarget(f"j{i}", f"10.9.0.{i}", jumps=(bastion,)), "bastion"))
                 for i in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert peak == {"sshd-a": 2, "bastion": 3}
+
+
+def test_chains_crossing_bastions_in_opposite_orders_hold_every_slot_without_deadlock() -> None:
+    limits = HandshakeLimits(per_sshd=0, per_bastion=1)
+    first, second = Jump("b1"), Jump("b2")
+    inside: list[int] = []
+    most = [0]
+    lock = threading.Lock()
+
+    def enter(index: int) -> None:
+        chain = (first, second) if index % 2 else (second, first)
+        with limits.hold(SshTarget(f"h{index}", f"10.0.0.{index}", jumps=chain)):
+            with lock:
+                inside.append(index)
+                most[0] = max(most[0], len(inside))
+            time.sleep(0.01)
+            with lock:
+                inside.remove(index)
+
+    threads = [threading.Thread(target=enter, args=(i,)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(t.is_alive() for t in threads)
+    assert most == [1]  # one slot per bastion and every chain uses both: one at a time
