@@ -102,6 +102,11 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX approvals_by_plan ON approvals(plan_id, id);
     """,
+    # 3: streamed discovery: a snapshot is opened first, hosts are added as they finish, then it is marked
+    # complete; snapshots stored before this schema were written whole, so they are complete
+    """
+    ALTER TABLE snapshots ADD COLUMN complete INTEGER NOT NULL DEFAULT 1;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -156,6 +161,7 @@ class Snapshot:
     source: str
     host_count: int
     failed_count: int
+    complete: bool = True
 
 
 @dataclass(frozen=True)
@@ -261,22 +267,57 @@ class Store:
         return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
 
     # -- discovery snapshots -------------------------------------------------------------
+    # A snapshot is complete (1) once every host it was opened for is stored; an interrupted discovery
+    # leaves it incomplete (0): kept for inspection, ignored by every reader below unless asked for.
     def save_snapshot(self, facts: Sequence[HostFacts], source: str) -> int:
+        """Store a whole snapshot in one transaction."""
         failed = sum(1 for f in facts if not f.reachable)
         with self.transaction() as conn:
             cur = conn.execute(
-                "INSERT INTO snapshots (created_at, source, host_count, failed_count) VALUES (?, ?, ?, ?)",
-                (now_iso(), source, len(facts), failed))
+                "INSERT INTO snapshots (created_at, source, host_count, failed_count, complete) "
+                "VALUES (?, ?, ?, ?, 1)", (now_iso(), source, len(facts), failed))
             snapshot_id = int(cur.lastrowid or 0)
             conn.executemany(
                 "INSERT INTO host_facts (snapshot_id, name, reachable, facts) VALUES (?, ?, ?, ?)",
                 [(snapshot_id, f.name, int(f.reachable), f.model_dump_json()) for f in facts])
         return snapshot_id
 
-    def snapshots(self) -> list[Snapshot]:
+    def begin_snapshot(self, source: str, host_count: int) -> int:
+        """Open an incomplete snapshot for ``host_count`` hosts; add them with :meth:`add_snapshot_hosts`."""
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO snapshots (created_at, source, host_count, failed_count, complete) "
+                "VALUES (?, ?, ?, 0, 0)", (now_iso(), source, host_count))
+            return int(cur.lastrowid or 0)
+
+    def add_snapshot_hosts(self, snapshot_id: int, rows: Sequence[tuple[str, bool, str]]) -> None:
+        """Add ``(name, reachable, facts JSON)`` rows to an open snapshot in one transaction."""
+        if not rows:
+            return
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO host_facts (snapshot_id, name, reachable, facts) VALUES (?, ?, ?, ?)",
+                [(snapshot_id, name, int(reachable), raw) for name, reachable, raw in rows])
+
+    def finish_snapshot(self, snapshot_id: int) -> Snapshot:
+        """Mark an open snapshot complete; its counts are those of the hosts stored in it."""
+        with self.transaction() as conn:
+            hosts, failed = conn.execute(
+                "SELECT COUNT(*), COALESCE(SUM(1 - reachable), 0) FROM host_facts WHERE snapshot_id = ?",
+                (snapshot_id,)).fetchone()
+            conn.execute("UPDATE snapshots SET host_count = ?, failed_count = ?, complete = 1 WHERE id = ?",
+                         (hosts, failed, snapshot_id))
+        found = next((s for s in self.snapshots() if s.id == snapshot_id), None)
+        if found is None:
+            raise StoreError(f"snapshot {snapshot_id} vanished while it was being completed")
+        return found
+
+    def snapshots(self, *, incomplete: bool = False) -> list[Snapshot]:
+        """Complete snapshots, oldest first; with ``incomplete``, interrupted ones too."""
         rows = self._conn.execute(
-            "SELECT id, created_at, source, host_count, failed_count FROM snapshots ORDER BY id").fetchall()
-        return [Snapshot(*row) for row in rows]
+            "SELECT id, created_at, source, host_count, failed_count, complete FROM snapshots "
+            "WHERE complete = 1 OR ? ORDER BY id", (int(incomplete),)).fetchall()
+        return [Snapshot(row[0], row[1], row[2], row[3], row[4], bool(row[5])) for row in rows]
 
     def latest_snapshot(self) -> Snapshot | None:
         found = self.snapshots()
@@ -287,16 +328,30 @@ class Store:
             "SELECT facts FROM host_facts WHERE snapshot_id = ? ORDER BY name", (snapshot_id,)).fetchall()
         return [HostFacts.model_validate_json(row[0]) for row in rows]
 
+    def host_facts(self, snapshot_id: int, names: Iterable[str]) -> Iterator[HostFacts]:
+        """The named hosts of one snapshot, one at a time in the order given (absent names are skipped)."""
+        for name in names:
+            row = self._conn.execute("SELECT facts FROM host_facts WHERE snapshot_id = ? AND name = ?",
+                                     (snapshot_id, name)).fetchone()
+            if row is not None:
+                yield HostFacts.model_validate_json(row[0])
+
     def latest_facts(self) -> list[HostFacts]:
-        """The newest facts of every host ever discovered (a host keeps its last reachable probe)."""
+        """The newest facts of every host ever discovered (a host keeps its last reachable probe), from
+        complete snapshots only."""
         rows = self._conn.execute(
-            """SELECT name, facts FROM host_facts ORDER BY snapshot_id""").fetchall()
-        best: dict[str, HostFacts] = {}
-        for name, raw in rows:
-            facts = HostFacts.model_validate_json(raw)
-            if facts.reachable or name not in best or not best[name].reachable:
-                best[name] = facts
-        return [best[name] for name in sorted(best)]
+            """SELECT h.name, h.snapshot_id, h.reachable FROM host_facts h JOIN snapshots s ON s.id = h.snapshot_id
+               WHERE s.complete = 1 ORDER BY h.snapshot_id""").fetchall()
+        best: dict[str, tuple[int, bool]] = {}
+        for name, snapshot_id, reachable in rows:  # choose by the flags, parse only the chosen rows
+            if reachable or name not in best or not best[name][1]:
+                best[name] = (snapshot_id, bool(reachable))
+        found = []
+        for name in sorted(best):
+            row = self._conn.execute("SELECT facts FROM host_facts WHERE snapshot_id = ? AND name = ?",
+                                     (best[name][0], name)).fetchone()
+            found.append(HostFacts.model_validate_json(row[0]))
+        return found
 
     # -- imports ---------------------------------------------------------------------------
     def upsert_servers(self, servers: Iterable[tuple[str, dict[str, Any]]]) -> int:

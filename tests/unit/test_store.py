@@ -77,3 +77,36 @@ def test_run_state_latest_per_server(tmp_path: Path) -> None:
         assert states == {("a", "done"), ("b", "pending")}
         store.add_event(run2, "a", "validate", "runner_on_ok", {"task": "x"})
         assert store.events(server="a")[0]["data"] == {"task": "x"}
+
+
+def test_an_open_snapshot_counts_only_once_complete(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.db", create=True) as store:
+        whole = store.save_snapshot([_facts("a")], source="inv.yml")
+        open_id = store.begin_snapshot("inv.yml", host_count=3)
+        store.add_snapshot_hosts(open_id, [("a", False, _facts("a", reachable=False).model_dump_json())])
+        store.add_snapshot_hosts(open_id, [("b", True, _facts("b").model_dump_json())])
+        assert [s.id for s in store.snapshots()] == [whole]
+        assert [f.name for f in store.latest_facts()] == ["a"]
+        assert [s.complete for s in store.snapshots(incomplete=True)] == [True, False]
+        done = store.finish_snapshot(open_id)
+        assert (done.id, done.host_count, done.failed_count, done.complete) == (open_id, 2, 1, True)
+        assert [s.id for s in store.snapshots()] == [whole, open_id]
+        assert [(f.name, f.reachable) for f in store.latest_facts()] == [("a", True), ("b", True)]
+        assert [f.name for f in store.host_facts(open_id, ["b", "zz", "a"])] == ["b", "a"]
+
+
+def test_a_store_from_before_streamed_snapshots_keeps_its_snapshots(tmp_path: Path) -> None:
+    from orchestrator.store import MIGRATIONS
+
+    path = tmp_path / "s.db"
+    with sqlite3.connect(path) as conn:  # a workspace written by the schema-2 pindah
+        for migration in MIGRATIONS[:2]:
+            conn.executescript(migration)
+        conn.execute("PRAGMA user_version = 2")
+        conn.execute("INSERT INTO snapshots (created_at, source, host_count, failed_count) "
+                     "VALUES ('2026-01-01T00:00:00+00:00', 'inv.yml', 1, 0)")
+        conn.execute("INSERT INTO host_facts VALUES (1, 'a', 1, ?)", (_facts("a").model_dump_json(),))
+    with Store.open(path) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        assert [(s.id, s.complete) for s in store.snapshots()] == [(1, True)]
+        assert [f.name for f in store.latest_facts()] == ["a"]
