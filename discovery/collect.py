@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from itertools import islice
 from typing import Protocol
 
 from discovery.assemble import facts_from_sections, unreachable
@@ -112,18 +113,44 @@ def sample_host(transport: Transport, target: SshTarget, facts: HostFacts, sampl
                                     "utilisation": usage, "completeness": {**facts.completeness, "samples": level}})
 
 
+def probe_each(targets: Sequence[tuple[SshTarget, KnownHostsFile]], options: SshOptions, forks: int,
+               connector: Connector = ParamikoTransport.connect, *,
+               sampling: Sampling | None = None) -> Iterator[tuple[int, HostFacts]]:
+    """Probe every target with at most ``forks`` at once; ``(index in targets, facts)`` as each host finishes.
+
+    Only the hosts in flight are held here: a finished host's facts leave with the caller, who should store
+    them and let them go (at 2,700 hosts keeping them all would take gigabytes). A host is started only
+    while fewer than ``2 * forks`` are started and not yet taken by the caller, so a caller slower than the
+    probes (the probe threads outnumber it for the GIL) holds the probes back instead of letting finished
+    facts pile up.
+    """
+    window = 2 * max(1, forks)
+    pending = iter(enumerate(targets))
+    with ThreadPoolExecutor(max_workers=max(1, forks), thread_name_prefix="probe") as pool:
+        running: dict[Future[HostFacts], int] = {}
+
+        def start(count: int) -> None:
+            for index, (target, known) in islice(pending, count):
+                running[pool.submit(probe_host, target, options, known, connector, sampling)] = index
+
+        start(window)
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                index = running.pop(future)  # the future holds the facts: drop it once taken
+                yield index, future.result()
+                start(1)
+
+
 def probe_all(targets: Sequence[tuple[SshTarget, KnownHostsFile]], options: SshOptions, forks: int,
               on_done: ProgressCallback | None = None,
               connector: Connector = ParamikoTransport.connect, *,
               sampling: Sampling | None = None) -> list[HostFacts]:
-    """Probe every target with at most ``forks`` at once; results in the targets' order."""
+    """Probe every target with at most ``forks`` at once; results in the targets' order (all held in memory:
+    for many hosts use :func:`probe_each`)."""
     results: dict[int, HostFacts] = {}
-    with ThreadPoolExecutor(max_workers=max(1, forks), thread_name_prefix="probe") as pool:
-        futures = {pool.submit(probe_host, target, options, known, connector, sampling): index
-                   for index, (target, known) in enumerate(targets)}
-        for future in as_completed(futures):
-            facts = future.result()
-            results[futures[future]] = facts
-            if on_done is not None:
-                on_done(facts)
+    for index, facts in probe_each(targets, options, forks, connector, sampling=sampling):
+        results[index] = facts
+        if on_done is not None:
+            on_done(facts)
     return [results[index] for index in range(len(targets))]

@@ -13,9 +13,30 @@ import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, Protocol
 
-from discovery.facts import Frozen, HostFacts, ObservedConnection
+from discovery.facts import Connection, Frozen, Interface, Listener, ObservedConnection
+
+
+class LinkSource(Protocol):
+    """What edges are built from: a HostFacts, or a summary that kept these fields of one."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def interfaces(self) -> tuple[Interface, ...]: ...
+    @property
+    def listening(self) -> tuple[Listener, ...]: ...
+    @property
+    def connections(self) -> tuple[Connection, ...]: ...
+    @property
+    def observed_connections(self) -> tuple[ObservedConnection, ...]: ...
+    @property
+    def samples(self) -> int: ...
+    @property
+    def collected_at(self) -> datetime | None: ...
 
 
 class DependencyEdge(Frozen):
@@ -48,7 +69,7 @@ class Dependencies:
     external: tuple[ExternalEndpoint, ...]
 
 
-def observations(facts: HostFacts) -> tuple[ObservedConnection, ...]:
+def observations(facts: LinkSource) -> tuple[ObservedConnection, ...]:
     """The host's sampled connections, or its one-shot connections as single observations."""
     if facts.samples and facts.observed_connections:
         return facts.observed_connections
@@ -58,7 +79,7 @@ def observations(facts: HostFacts) -> tuple[ObservedConnection, ...]:
                                     protocol=c.protocol, first_seen=at, last_seen=at) for c in facts.connections)
 
 
-def owners(hosts: Iterable[HostFacts]) -> dict[str, str]:
+def owners(hosts: Iterable[LinkSource]) -> dict[str, str]:
     """address → host name: inventory addresses first, then the hosts' own non-loopback interface addresses."""
     found: dict[str, str] = {}
     hosts = list(hosts)
@@ -80,7 +101,7 @@ def _local_only(address: str) -> bool:
     return parsed.is_loopback or parsed.is_link_local or parsed.is_unspecified
 
 
-def build(hosts: Sequence[HostFacts]) -> Dependencies:
+def build(hosts: Sequence[LinkSource]) -> Dependencies:
     owner = owners(hosts)  # unreachable hosts still own their inventory address
     listeners: dict[str, set[tuple[str, int, str | None]]] = {
         h.name: {(lst.protocol, lst.port, lst.process) for lst in h.listening} for h in hosts}

@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import getpass
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from discovery import dependencies
-from discovery.collect import Connector, Sampling, probe_all
+from discovery.collect import Connector, Sampling, probe_each
 from discovery.diff import SnapshotDiff, diff
-from discovery.facts import HostFacts
+from discovery.facts import (
+    Connection,
+    CpuInfo,
+    FactError,
+    HostFacts,
+    Interface,
+    Listener,
+    ObservedConnection,
+    OsInfo,
+)
 from discovery.transport import (
     Credential,
     HandshakeLimits,
@@ -30,6 +41,7 @@ from orchestrator.store import Store
 from orchestrator.workspace import Workspace
 
 EXPORT_SCHEMA_VERSION = 1
+BATCH_HOSTS, BATCH_SECONDS = 32, 1.0  # finished hosts stored per transaction, at the latest after this long
 ProgressCallback = Callable[[HostFacts], None]
 Prompt = Callable[[str], str]  # shows the text, returns what was typed (getpass: no echo)
 ASK_PASS = "--ask-pass"  # noqa: S105 (the name the --ask-pass password is kept under, not a password)
@@ -39,18 +51,63 @@ EXTRA_KEYS = ("packages", "services", "interfaces", "default_gateway", "dns_serv
               "utilisation")
 
 
+@dataclass(frozen=True, slots=True)
+class HostSummary:
+    """What a discovery keeps of one host once its facts are stored: the summary table's columns, the first
+    errors, and what dependency edges are built from. Packages, services, processes and the rest stay in the
+    store (``DiscoveryResult.iter_facts``)."""
+
+    name: str
+    address: str
+    reachable: bool
+    hostname: str | None
+    os: OsInfo | None
+    cpu: CpuInfo | None
+    memory_mb: int | None
+    interfaces: tuple[Interface, ...]
+    listening: tuple[Listener, ...]
+    connections: tuple[Connection, ...]
+    observed_connections: tuple[ObservedConnection, ...]
+    samples: int
+    errors: tuple[FactError, ...]
+    collected_at: datetime | None
+
+    @classmethod
+    def of(cls, facts: HostFacts) -> HostSummary:
+        """Shares the facts' own (frozen) objects: nothing is copied."""
+        return cls(name=facts.name, address=facts.address, reachable=facts.reachable, hostname=facts.hostname,
+                   os=facts.os, cpu=facts.cpu, memory_mb=facts.memory_mb, interfaces=facts.interfaces,
+                   listening=facts.listening, connections=facts.connections,
+                   observed_connections=facts.observed_connections, samples=facts.samples, errors=facts.errors,
+                   collected_at=facts.collected_at)
+
+
 @dataclass(frozen=True)
 class DiscoveryResult:
+    """One stored snapshot: a summary of each host in the inventory's order; the full facts are read back
+    from the store on demand (``iter_facts`` one host at a time, ``facts`` all at once)."""
+
     snapshot_id: int
-    facts: tuple[HostFacts, ...]
+    hosts: tuple[HostSummary, ...]
+    db_path: Path
 
     @property
-    def failed(self) -> tuple[HostFacts, ...]:
-        return tuple(f for f in self.facts if not f.reachable)
+    def failed(self) -> tuple[HostSummary, ...]:
+        return tuple(h for h in self.hosts if not h.reachable)
 
     @property
     def dependencies(self) -> dependencies.Dependencies:
-        return dependencies.build(self.facts)
+        return dependencies.build(self.hosts)
+
+    def iter_facts(self) -> Iterator[HostFacts]:
+        """Every host's stored facts, in the inventory's order, one at a time."""
+        with Store.open(self.db_path) as store:
+            yield from store.host_facts(self.snapshot_id, [h.name for h in self.hosts])
+
+    @property
+    def facts(self) -> tuple[HostFacts, ...]:
+        """Every host's stored facts at once (for a few hosts; thousands take gigabytes: use iter_facts)."""
+        return tuple(self.iter_facts())
 
 
 def known_hosts_for(host: InventoryHost, ws: Workspace, explicit: Path | None) -> Path:
@@ -179,6 +236,9 @@ def discover(ws: Workspace, inventory_path: Path, *, limit: str | None = None, f
 
     Errors before probing (bad inventory, nothing selected, a password to type without a terminal) raise
     and store nothing. Typed passwords (``passwords``, else asked through ``prompt``) stay in memory.
+    The snapshot is opened before probing and each host is stored as it finishes; it is marked complete only
+    at the end, so an interrupted discovery leaves an incomplete snapshot that readers ignore (and loses
+    nothing stored before).
     """
     if forks < 1:
         raise InputError("--forks must be at least 1", source="--forks", hint="e.g. --forks 20")
@@ -191,13 +251,36 @@ def discover(ws: Workspace, inventory_path: Path, *, limit: str | None = None, f
     options = SshOptions(accept_new_host_keys=accept_new, timeout=timeout,
                          deadline=host_deadline(timeout) + sampling.seconds,
                          limits=HandshakeLimits(per_sshd=max_handshakes, per_bastion=max_handshakes))
-    facts = probe_all(targets, options, forks, progress_callback, connector, sampling=sampling)
+    source = str(inventory_path.resolve())
     with Store.open(ws.db_path, create=True) as store:
-        snapshot_id = store.save_snapshot(facts, source=str(inventory_path.resolve()))
+        snapshot_id = store.begin_snapshot(source, len(targets))
+        summaries = _probe_into(store, snapshot_id, probe_each(targets, options, forks, connector,
+                                                               sampling=sampling), len(targets), progress_callback)
+        store.finish_snapshot(snapshot_id)
         audit.record(store, kind="discovery", subject=f"snapshot {snapshot_id}",
-                     data={"inventory": str(inventory_path.resolve()), "limit": limit, "hosts": len(facts),
-                           "unreachable": sorted(f.name for f in facts if not f.reachable)})
-    return DiscoveryResult(snapshot_id=snapshot_id, facts=tuple(facts))
+                     data={"inventory": source, "limit": limit, "hosts": len(summaries),
+                           "unreachable": sorted(h.name for h in summaries if not h.reachable)})
+    return DiscoveryResult(snapshot_id=snapshot_id, hosts=tuple(summaries), db_path=ws.db_path)
+
+
+def _probe_into(store: Store, snapshot_id: int, finished: Iterator[tuple[int, HostFacts]], count: int,
+                progress_callback: ProgressCallback | None) -> list[HostSummary]:
+    """Store each host's facts as it finishes (batched: one transaction per BATCH_HOSTS hosts or
+    BATCH_SECONDS); keep only its summary. Summaries in the targets' order."""
+    summaries: list[HostSummary | None] = [None] * count
+    batch: list[tuple[str, bool, str]] = []
+    flushed = time.monotonic()
+    for index, facts in finished:
+        batch.append((facts.name, facts.reachable, facts.model_dump_json()))
+        summaries[index] = HostSummary.of(facts)
+        if progress_callback is not None:
+            progress_callback(facts)
+        del facts
+        if len(batch) >= BATCH_HOSTS or time.monotonic() - flushed >= BATCH_SECONDS:
+            store.add_snapshot_hosts(snapshot_id, batch)
+            batch, flushed = [], time.monotonic()
+    store.add_snapshot_hosts(snapshot_id, batch)
+    return [s for s in summaries if s is not None]
 
 
 def host_deadline(timeout: float) -> float:
@@ -223,7 +306,7 @@ def export_host(facts: HostFacts) -> dict[str, Any]:
     }
 
 
-def export_dependencies(facts: Sequence[HostFacts]) -> dict[str, Any]:
+def export_dependencies(facts: Sequence[dependencies.LinkSource]) -> dict[str, Any]:
     """Edges between the hosts and endpoints outside them, in the export/--json shape."""
     found = dependencies.build(facts)
     return {"dependencies": [e.model_dump(mode="json") for e in found.edges],
@@ -235,7 +318,7 @@ def export_document(facts: Sequence[HostFacts]) -> dict[str, Any]:
             **export_dependencies(facts)}
 
 
-def failure_summary(facts: HostFacts) -> dict[str, Any]:
+def failure_summary(facts: HostFacts | HostSummary) -> dict[str, Any]:
     first = facts.errors[0] if facts.errors else None
     return {"name": facts.name, "address": facts.address,
             "category": first.category if first else None, "message": first.message if first else None,

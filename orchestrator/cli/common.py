@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,3 +50,26 @@ def err_console() -> Console:
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def print_json_stream(fields: Sequence[tuple[str, Any]]) -> None:
+    """``print_json`` of an object with these fields, byte for byte, but a value that is an iterator is
+    written one item at a time (a list of thousands of hosts is never whole in memory)."""
+    write = sys.stdout.write
+    write("{")
+    for number, (key, value) in enumerate(fields):
+        write(("," if number else "") + "\n  " + json.dumps(key) + ": ")
+        if isinstance(value, Iterator):
+            empty = True
+            for item in value:
+                write(("[" if empty else ",") + "\n    " + _nested(item, "    "))
+                empty = False
+            write("[]" if empty else "\n  ]")
+        else:
+            write(_nested(value, "  "))
+    write("\n}\n" if fields else "}\n")
+
+
+def _nested(value: Any, indent: str) -> str:
+    """A value as ``json.dumps(indent=2)`` writes it at this depth (its strings hold no raw newlines)."""
+    return json.dumps(value, indent=2, sort_keys=False, default=str).replace("\n", "\n" + indent)

@@ -15,9 +15,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from discovery.facts import HostFacts
-from orchestrator.cli.common import console, err_console, print_json, workspace
+from orchestrator.cli.common import console, err_console, print_json, print_json_stream, workspace
 from orchestrator.discover import (
     DiscoveryResult,
+    HostSummary,
     ask_passwords,
     diff_snapshots,
     discover,
@@ -107,8 +108,11 @@ def discover_command(  # noqa: PLR0917 (typer options)
                           max_handshakes=max_handshakes, progress_callback=reporter, ask_pass=ask_pass,
                           passwords=passwords)
     if as_json:
-        print_json({"snapshot_id": result.snapshot_id, "hosts": [export_host(f) for f in result.facts],
-                    "failed": [failure_summary(f) for f in result.failed], **export_dependencies(result.facts)})
+        # hosts are read back from the store one at a time: the whole estate is never in memory
+        print_json_stream([("snapshot_id", result.snapshot_id),
+                           ("hosts", (export_host(f) for f in result.iter_facts())),
+                           ("failed", [failure_summary(h) for h in result.failed]),
+                           *export_dependencies(result.hosts).items()])
     else:
         _render(result, time.monotonic() - reporter.started)
     if result.failed:
@@ -121,10 +125,10 @@ def _render(result: DiscoveryResult, elapsed: float) -> None:
     table = Table(title=f"snapshot {result.snapshot_id}")
     for column in ("host", "address", "os", "cpu", "memory", "listening", "connections", "status"):
         table.add_column(column)
-    for facts in result.facts:
-        table.add_row(*_row(facts))
+    for host in result.hosts:
+        table.add_row(*_row(host))
     out.print(table)
-    out.print(f"{len(result.facts)} hosts in {elapsed:.1f}s, {len(result.failed)} failed")
+    out.print(f"{len(result.hosts)} hosts in {elapsed:.1f}s, {len(result.failed)} failed")
 
 
 def _print_failures(result: DiscoveryResult) -> None:
@@ -137,7 +141,7 @@ def _print_failures(result: DiscoveryResult) -> None:
             err.print(f"  [yellow]hint:[/] {escape(str(item['hint']))}")
 
 
-def _row(facts: HostFacts) -> list[str]:
+def _row(facts: HostFacts | HostSummary) -> list[str]:
     os_text = f"{facts.os.id} {facts.os.version_id}" if facts.os else "-"
     status = "ok" if facts.reachable else f"failed: {facts.errors[0].category}"
     if facts.reachable and facts.errors:
