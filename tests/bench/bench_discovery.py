@@ -3,7 +3,8 @@
 Builds a lab of N hosts (no cloud), then runs, each in its own child process so that CPU time and peak
 RSS are that phase's alone: (1) the floor: paramiko connect + auth + one command per host, (2) pindah
 discovery of every host, (3) `ansible all -m setup`, all at the same concurrency. Prints figures and
-ratios; asserts nothing about time. Usage (as root):
+ratios, and discovery's memory per host: (peak RSS - RSS of the same imports probing nothing) / hosts,
+projected to 2,700 hosts (target: under 1 GB); asserts nothing about time. Usage (as root):
     python tests/bench/bench_discovery.py [--hosts 200] [--forks 50] [--subnet 10.217.0.0/16] [--skip-ansible]
 """
 
@@ -95,10 +96,42 @@ def pindah_phase(workspace: str, inventory: str, forks: int) -> None:
 
     logging.getLogger("paramiko").setLevel(logging.CRITICAL)
     result = discover(Workspace(Path(workspace)), Path(inventory), forks=forks, timeout=20)
-    print(f"OK {len(result.facts) - len(result.failed)} FAILED {len(result.failed)}")
+    print(f"OK {len(result.hosts) - len(result.failed)} FAILED {len(result.failed)}")
+    print(f"VmHWM {own_peak_mib():.1f}")
     categories = Counter(f.errors[0].category for f in result.failed)
     if categories:
         print(f"pindah failures by category: {dict(categories)}", file=sys.stderr)
+
+
+def imports_phase() -> None:
+    """Child: what the pindah phase imports, probing nothing (the fixed part of its peak RSS)."""
+    import logging
+
+    from orchestrator.discover import discover  # noqa: F401 (imported for its memory)
+    from orchestrator.workspace import Workspace  # noqa: F401
+
+    logging.getLogger("paramiko").setLevel(logging.CRITICAL)
+    print("OK 0 FAILED 0")
+    print(f"VmHWM {own_peak_mib():.1f}")
+
+
+def own_peak_mib() -> float:
+    """This process's peak RSS since its exec (wait4's figure also counts the parent's pages the child had
+    between fork and exec, which hides a child smaller than the parent)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def stored_bytes(workspace: Path) -> tuple[int, int]:
+    """Hosts in the latest snapshot and the bytes of their stored facts (JSON)."""
+    import sqlite3
+
+    with sqlite3.connect(workspace / ".pindah" / "state.db") as conn:
+        hosts, size = conn.execute("SELECT COUNT(*), COALESCE(SUM(LENGTH(facts)), 0) FROM host_facts WHERE "
+                                   "snapshot_id = (SELECT MAX(id) FROM snapshots)").fetchone()
+    return int(hosts), int(size)
 
 
 def warm_up(inventory: str, forks: int) -> tuple[int, float]:
@@ -143,6 +176,7 @@ def _ansible_counts(text: str) -> tuple[int, int]:
 
 def run_phase(name: str, argv: list[str], env: dict[str, str] | None = None) -> Figures:
     wall, cpu, rss, text = _child(argv, env)
+    rss = next((float(line.split()[1]) for line in text.splitlines() if line.startswith("VmHWM ")), rss)
     ok, failed = _ansible_counts(text) if name == "ansible -m setup" else _counts(text)
     return Figures(name, wall, cpu, rss, ok, failed)
 
@@ -152,6 +186,18 @@ def _ansible_env(tmp: Path) -> dict[str, str]:
             "ANSIBLE_NOCOLOR": "1", "ANSIBLE_PYTHON_INTERPRETER": "auto_silent", "ANSIBLE_TIMEOUT": "20",
             "ANSIBLE_LOCAL_TEMP": str(tmp / "ansible-tmp"), "ANSIBLE_DEPRECATION_WARNINGS": "False",
             "ANSIBLE_ONELINE": "True", "ANSIBLE_LOAD_CALLBACK_PLUGINS": "False"}
+
+
+def report_memory(hosts: int, figures: list[Figures], stored: tuple[int, int]) -> None:
+    by = {f.name: f for f in figures}
+    if "pindah discover" not in by or "imports" not in by or not hosts:
+        return
+    fixed, peak = by["imports"].peak_rss_mib, by["pindah discover"].peak_rss_mib
+    per_host = (peak - fixed) / hosts
+    print(f"memory: imports {fixed:.0f} MiB, discovery peak {peak:.0f} MiB, {per_host:.3f} MiB/host above the "
+          f"imports; projected for 2,700 hosts: {fixed + per_host * 2700:.0f} MiB (target < 1000 MB)")
+    if stored[0]:
+        print(f"stored facts: {stored[1] / stored[0] / 1024:.0f} KiB/host (JSON) over {stored[0]} hosts")
 
 
 def report(hosts: int, forks: int, figures: list[Figures]) -> None:
@@ -176,7 +222,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--subnet", default="10.217.0.0/16")
     parser.add_argument("--skip-ansible", action="store_true")
-    parser.add_argument("--phase", choices=("floor", "pindah"), help=argparse.SUPPRESS)
+    parser.add_argument("--phase", choices=("floor", "pindah", "imports"), help=argparse.SUPPRESS)
     parser.add_argument("--workspace", help=argparse.SUPPRESS)
     parser.add_argument("--inventory", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -185,6 +231,9 @@ def main() -> None:
         return
     if args.phase == "pindah":
         pindah_phase(args.workspace, args.inventory, args.forks)
+        return
+    if args.phase == "imports":
+        imports_phase()
         return
     bench(args)
 
@@ -205,6 +254,7 @@ def bench(args: argparse.Namespace) -> None:
         me = [sys.executable, __file__, "--forks", str(args.forks), "--inventory", inventory]
         try:
             figures = [run_phase("floor", [*me, "--phase", "floor"]),
+                       run_phase("imports", [*me, "--phase", "imports"]),
                        run_phase("pindah discover", [*me, "--phase", "pindah", "--workspace", str(ws.root)])]
             if not args.skip_ansible:
                 ansible = str(Path(sys.executable).with_name("ansible"))
@@ -214,6 +264,7 @@ def bench(args: argparse.Namespace) -> None:
         finally:
             lab_down(ws.lab_dir)
         report(args.hosts, args.forks, figures)
+        report_memory(args.hosts, figures, stored_bytes(ws.root))
 
 
 if __name__ == "__main__":
