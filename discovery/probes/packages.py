@@ -1,5 +1,8 @@
 """Installed packages: ``rpm -qa`` with a queryformat, else ``dpkg-query -W``; pure parsers for both.
 
+A manager whose database lists nothing (dpkg or rpm installed as a tool on a host managed by the other,
+or by neither) is passed over; with none left the fact fails.
+
 ``rpm -qi`` and ``dpkg -l`` (what people paste) are parsed too, for captured outputs.
 """
 
@@ -14,7 +17,8 @@ _RPM_QI_KEYS = frozenset({"Name", "Epoch", "Version", "Release", "Architecture"}
 COMMAND = (
     f"if command -v rpm >/dev/null 2>&1 && rpm -qa >/dev/null 2>&1 && [ -n \"$(rpm -qa 2>/dev/null | head -1)\" ]; "
     f"then echo '%% rpm'; rpm -qa --queryformat '{_RPM_QF}'; "
-    f"elif command -v dpkg-query >/dev/null 2>&1; then echo '%% dpkg'; dpkg-query -W -f='{_DPKG_QF}'; "
+    f"elif command -v dpkg-query >/dev/null 2>&1 && [ -n \"$(dpkg-query -W 2>/dev/null | head -1)\" ]; "
+    f"then echo '%% dpkg'; dpkg-query -W -f='{_DPKG_QF}'; "
     "else echo '%% none'; fi"
 )
 
@@ -27,7 +31,7 @@ def parse(text: str) -> tuple[Package, ...]:
         return parse_rpm_queryformat(lines[1:])
     if tool == "dpkg":
         return parse_dpkg_query(lines[1:])
-    raise ParseError("neither rpm nor dpkg-query is available on this host",
+    raise ParseError("no package database on this host: neither rpm nor dpkg-query lists any package",
                      hint="packages of other managers (apk, pacman, pkg) are not collected")
 
 

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from orchestrator.errors import LabError
-from orchestrator.lab import apps, names, netns
+from orchestrator.lab import apps, names, netns, packages
 from orchestrator.lab.manifest import LabHost
 
 SSHD = "/usr/sbin/sshd"
@@ -52,7 +52,7 @@ UseDNS no
 PrintMotd no
 PrintLastLog no
 AcceptEnv LANG LC_*
-SetEnv OMP_NUM_THREADS={host.cpu_count}
+SetEnv OMP_NUM_THREADS={host.cpu_count} DPKG_ADMINDIR={packages.ADMIN_DIR}
 Subsystem sftp internal-sftp
 """
 

@@ -11,7 +11,7 @@ import shlex
 import stat
 from pathlib import Path
 
-from orchestrator.lab import apps, names
+from orchestrator.lab import apps, names, packages
 from orchestrator.lab.distros import DISTROS, RELEASE_FILES
 from orchestrator.lab.manifest import LabHost, LabService
 
@@ -177,6 +177,9 @@ def write_layers(hdir: Path, host: LabHost, python: str) -> None:
     (etc / "hosts").unlink(missing_ok=True)
     (etc / "hosts").symlink_to(f"{names.INSIDE_DIR}/{names.NAMES_FILE}")
     (etc / "passwd").write_text(passwd(Path("/etc/passwd").read_text()))
+    dpkg = etc / packages.ADMIN_DIR.removeprefix("/etc/")
+    dpkg.mkdir(parents=True, exist_ok=True)
+    (dpkg / "status").write_text(packages.dpkg_status(host))
     specs = [service_spec(s) for s in host.services]
     (etc / "pindah-lab" / "services.json").write_text(json.dumps(specs, indent=1) + "\n")
     for service in host.services:

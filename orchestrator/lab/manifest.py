@@ -67,6 +67,9 @@ class LabHost(_Model):
     services: tuple[LabService, ...]
     connections: tuple[LabConnection, ...]
     instance_id: str = ""
+    # "name version arch" per package in the host's own dpkg database; None: no package database in the
+    # lab (RPM-family and SUSE hosts), so discovery must report its packages as unknown
+    packages: tuple[str, ...] | None = None
 
 
 class LabCloud(_Model):

@@ -13,6 +13,7 @@ import random
 from dataclasses import dataclass, field
 
 from orchestrator.errors import LabError
+from orchestrator.lab import packages
 from orchestrator.lab.distros import DISTROS, Distro
 from orchestrator.lab.manifest import LabConnection, LabDisk, LabHost, LabOs, LabService
 
@@ -181,13 +182,14 @@ def _finish(d: _Draft, address: str, rng: random.Random) -> LabHost:
     disks = [LabDisk(name="sda", size_gb=rng.choice((40, 60, 80, 100, 200)))]
     if d.tier in ("db", "monitoring", "ldap") or rng.random() < 0.3:
         disks.append(LabDisk(name="sdb", size_gb=rng.choice((100, 200, 500))))
-    return LabHost(
+    host = LabHost(
         name=d.name, address=address, hostname=d.name, os=_os(distro), cpu_count=cpu, memory_mb=mem_gb * 1024,
         disks=tuple(disks), application=d.application, tier=d.tier, role=d.role, environment=d.environment,
         site=d.site, agency=d.agency, criticality=d.criticality, services=_services(d),
         connections=tuple(LabConnection(target=t, port=p, process=proc) for t, p, proc in d.connects)
         + tuple(LabConnection(target=t, port=p, process=proc, protocol="udp") for t, p, proc in d.udp_connects),
     )
+    return host.model_copy(update={"packages": packages.installed(host)})
 
 
 def build_topology(seed: int, count: int, subnet: str) -> tuple[LabHost, ...]:

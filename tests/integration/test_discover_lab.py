@@ -75,7 +75,8 @@ def test_every_lab_host_reachable_and_stored(discovered: Discovered, lab: Any) -
 def test_system_facts_match_manifest(discovered: Discovered, lab: Any) -> None:
     for host in lab.manifest.hosts:
         facts = discovered.facts(host.name)
-        assert facts.errors == (), (host.name, facts.errors)
+        expected_errors = [] if host.packages is not None else ["packages"]  # no package database
+        assert [e.fact for e in facts.errors] == expected_errors, (host.name, facts.errors)
         assert facts.os is not None
         assert (facts.os.id, facts.os.version_id, facts.os.family) == \
             (host.os.id, host.os.version_id, host.os.family.lower()), host.name  # lab uses Ansible casing
@@ -180,8 +181,26 @@ def test_services_middleware_network_and_mounts(discovered: Discovered, lab: Any
         assert host.address in addresses, (host.name, facts.interfaces)
         assert any(m.mountpoint == "/" and m.size_mb > 0 for m in facts.mounts), (host.name, facts.mounts)
         assert facts.eol is not None and facts.virtualization
-        for fact in ("packages", "services", "network", "mounts", "cron", "virtualization", "processes"):
+        for fact in ("services", "network", "mounts", "cron", "virtualization", "processes"):
             assert facts.completeness[fact] in ("complete", "partial"), (host.name, fact)
+
+
+def test_packages_are_each_hosts_own(discovered: Discovered, lab: Any) -> None:
+    """Debian-family hosts list their own dpkg database; the others have no package database in the lab
+    and must not show the machine's packages."""
+    families = set()
+    for host in lab.manifest.hosts:
+        facts = discovered.facts(host.name)
+        if host.packages is None:
+            assert facts.completeness["packages"] == "failed" and facts.packages == (), host.name
+            (error,) = facts.errors
+            assert error.fact == "packages" and "no package database" in error.message, error
+        else:
+            assert facts.completeness["packages"] == "complete", host.name
+            assert {f"{p.name} {p.version} {p.arch}" for p in facts.packages} == set(host.packages), host.name
+            assert {p.manager for p in facts.packages} == {"dpkg"}
+        families.add(host.packages is None)
+    assert families == {True, False}, "the test lab should have hosts of both kinds"
 
 
 def test_export_has_the_new_keys(discovered: Discovered) -> None:
