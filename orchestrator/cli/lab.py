@@ -18,22 +18,26 @@ lab_app = typer.Typer(help="Build, inspect and remove the lab estate (real sshd 
 @lab_app.command("up")
 def up(
     ctx: typer.Context,
-    hosts: Annotated[int, typer.Option("--hosts", "-n", min=1, max=1000, help="How many hosts.")] = 20,
+    hosts: Annotated[int, typer.Option("--hosts", "-n", min=1, max=5000, help="How many hosts.")] = 20,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the estate (same seed, same estate).")] = 7,
     subnet: Annotated[str, typer.Option("--subnet", help="IPv4 subnet of the lab (lower half: hosts, "
                                         "upper half: cloud instances).")] = "10.213.0.0/16",
+    services_on: Annotated[int | None, typer.Option(
+        "--services-on", min=0, help="Only the first N hosts run their services; the others run sshd only "
+        f"(default: the first {lab.FULL_HOSTS}).")] = None,
 ) -> None:
     """Build the lab estate (a no-op when the same lab is already up)."""
     state_dir = workspace(ctx).lab_dir
     out = console()
     if lab.existing(state_dir) is not None:
-        manifest = lab.lab_up(state_dir, hosts, seed, subnet)  # same lab: no-op, else LabError
+        manifest = lab.lab_up(state_dir, hosts, seed, subnet, services_on=services_on)  # same: no-op
         out.print(f"lab is already up in {escape(str(state_dir))} ({manifest.host_count} hosts, seed {seed})")
     else:
         started = time.monotonic()
-        manifest = lab.lab_up(state_dir, hosts, seed, subnet)
+        manifest = lab.lab_up(state_dir, hosts, seed, subnet, services_on=services_on)
+        light = sum(1 for h in manifest.hosts if h.sshd_only)
         out.print(f"lab up: {manifest.host_count} hosts on {manifest.subnet} "
-                  f"in {time.monotonic() - started:.1f}s")
+                  f"in {time.monotonic() - started:.1f}s" + (f" ({light} run sshd only)" if light else ""))
     out.print(f"inventory:   {escape(manifest.paths.inventory)}")
     out.print(f"known_hosts: {escape(manifest.paths.known_hosts)}")
     out.print(f"manifest:    {escape(manifest.paths.manifest)}")

@@ -6,9 +6,9 @@
 
 from __future__ import annotations
 
-from orchestrator.lab.estate import existing, lab_down, lab_up
+from orchestrator.lab.estate import FULL_HOSTS, existing, lab_down, lab_up
 from orchestrator.lab.manifest import LabHost, LabManifest, load_manifest
 from orchestrator.lab.status import LabStatus, cloud_hosts, lab_status
 
-__all__ = ["LabHost", "LabManifest", "LabStatus", "cloud_hosts", "existing", "lab_down", "lab_status", "lab_up",
-           "load_manifest"]
+__all__ = ["FULL_HOSTS", "LabHost", "LabManifest", "LabStatus", "cloud_hosts", "existing", "lab_down", "lab_status",
+           "lab_up", "load_manifest"]

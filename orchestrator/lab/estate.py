@@ -14,7 +14,7 @@ from pathlib import Path
 
 from orchestrator.errors import LabError
 from orchestrator.lab import hosts as labhosts
-from orchestrator.lab import layers, names, netns, outputs
+from orchestrator.lab import layers, limits, names, netns, outputs
 from orchestrator.lab.manifest import (
     MANIFEST_NAME,
     LabHost,
@@ -27,6 +27,7 @@ from orchestrator.lab.topology import build_topology
 
 PIDS_FILE = "pids.json"
 WORKERS = 24
+FULL_HOSTS = 500  # by default, hosts past this many run sshd only (see 'services_on')
 
 
 @dataclass(frozen=True)
@@ -99,9 +100,10 @@ def boot_host(ctx: LabContext, slot: str, host: LabHost) -> tuple[int, str]:
     return labhosts.start_host(hdir, ns, host, ctx.python, ctx.subnet), public
 
 
-def boot_hosts(ctx: LabContext, hosts: tuple[LabHost, ...]) -> dict[str, tuple[int, str]]:
+def boot_hosts(ctx: LabContext, hosts: tuple[LabHost, ...],
+               bridges: list[int] | None = None) -> dict[str, tuple[int, str]]:
     names.write(names.names_file(ctx.state_dir), {h.hostname: h.address for h in hosts})
-    netns.create_host_nets(ctx.tag, [str(i) for i in range(len(hosts))])
+    netns.create_host_nets(ctx.tag, [str(i) for i in range(len(hosts))], bridges)
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         futures = {h.name: pool.submit(boot_host, ctx, str(i), h) for i, h in enumerate(hosts)}
         return {name: f.result() for name, f in futures.items()}
@@ -130,20 +132,32 @@ def existing(state_dir: Path) -> LabManifest | None:
 
 
 def lab_up(state_dir: Path, hosts: int, seed: int = 7, subnet: str = "10.213.0.0/16",
-           *, cloud: bool = True) -> LabManifest:
-    """Build the estate (idempotent for the same hosts/seed/subnet); raise LabError if another lab is up."""
+           *, cloud: bool = True, services_on: int | None = None,
+           ports_per_bridge: int = netns.PORTS_PER_BRIDGE) -> LabManifest:
+    """Build the estate (idempotent for the same hosts/seed/subnet); raise LabError if another lab is up.
+
+    ``services_on``: only the first N hosts run their services, the rest sshd only (default: the first
+    ``FULL_HOSTS``, so every host of a lab that size or smaller). ``ports_per_bridge`` caps the ports per
+    bridge (the kernel's limit by default; tests lower it to cross the bridge boundary with few hosts).
+    """
+    if services_on is not None and services_on < 0:
+        raise LabError(f"--services-on must be 0 or more, got {services_on}", hint="e.g. --services-on 200")
+    full = min(hosts, FULL_HOSTS if services_on is None else services_on)
     current = existing(state_dir)
     if current is not None:
-        if (current.host_count, current.seed, current.subnet) == (hosts, seed, subnet):
+        if (current.host_count, current.seed, current.subnet,
+                current.host_count if current.services_on is None else current.services_on) == (hosts, seed,
+                                                                                                subnet, full):
             return current
         raise LabError(f"a lab is already up in {state_dir} ({current.host_count} hosts, seed {current.seed}, "
                        f"subnet {current.subnet})", hint="run 'pindah lab down' first")
     ctx = context(state_dir, subnet)
     lab_down(state_dir)  # leftovers of a crashed 'lab up'
     preflight(ctx)
-    topology = build_topology(seed, hosts, subnet)
+    topology = build_topology(seed, hosts, subnet, full)
+    plan = netns.bridge_plan(hosts, ports_per_bridge)
     try:
-        return _build(ctx, topology, seed, cloud)
+        return _build(ctx, topology, seed, cloud, plan=plan, services_on=full)
     except BaseException as exc:
         lab_down(state_dir)
         hint = "the half-built lab was removed; fix the cause and run 'pindah lab up' again"
@@ -154,25 +168,28 @@ def lab_up(state_dir: Path, hosts: int, seed: int = 7, subnet: str = "10.213.0.0
         raise LabError(f"lab up failed: {exc}", hint=hint) from exc
 
 
-def _build(ctx: LabContext, topology: tuple[LabHost, ...], seed: int, cloud: bool) -> LabManifest:
+def _build(ctx: LabContext, topology: tuple[LabHost, ...], seed: int, cloud: bool, *, plan: list[int],
+           services_on: int) -> LabManifest:
     ctx.state_dir.mkdir(parents=True, exist_ok=True)
+    limits.raise_limits(ctx.state_dir, len(topology))
     client = labhosts.generate_key(ctx.private_key, "pindah-lab")
     ctx.authorized_keys.write_text(client + "\n")
     ctx.known_hosts.write_text("")
-    netns.create_bridge(ctx.bridge, ctx.subnet)
+    bridges = netns.create_bridges(ctx.tag, ctx.subnet, max(plan) + 1)
     with ThreadPoolExecutor(max_workers=1) as side:
         from orchestrator.lab import cloud as labcloud
 
         cloud_future = side.submit(labcloud.start_cloud, ctx) if cloud else None
         try:
-            booted = boot_hosts(ctx, topology)
+            booted = boot_hosts(ctx, topology, plan)
         finally:
             lab_cloud, cloud_pids = cloud_future.result() if cloud_future else (None, {})
     pids = {f"sshd:{name}": pid for name, (pid, _) in booted.items()} | cloud_pids
     paths = write_outputs(ctx, topology, {name: key for name, (_, key) in booted.items()},
                           lab_cloud.bucket if lab_cloud else None)
     manifest = LabManifest(seed=seed, host_count=len(topology), subnet=ctx.subnet, bridge=ctx.bridge,
-                           hosts=topology, cloud=lab_cloud, paths=paths, pids=pids)
+                           hosts=topology, cloud=lab_cloud, paths=paths, pids=pids, bridges=tuple(bridges),
+                           services_on=services_on)
     write_manifest(ctx.state_dir, manifest)
     return manifest
 
@@ -189,6 +206,7 @@ def lab_down(state_dir: Path) -> None:
     labhosts.kill_netns(namespaces)
     netns.batch([f"netns del {ns}" for ns in namespaces])
     netns.batch([f"link del {link}" for link in netns.lab_links(tag)])
+    limits.restore_limits(state)
     if state.exists():
         subprocess.run(["rm", "-rf", "--one-file-system", str(state)], check=False)
     if state.exists():

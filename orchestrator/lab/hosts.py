@@ -79,8 +79,8 @@ def boot_script(hdir: Path, host: LabHost, python: str, subnet: str) -> str:
     return "\n".join([
         "set -e", f"ip -batch - <<'EOF'\n{netns.inside_config(host.address, subnet)}EOF", *mounts,
         "mkdir -p /run/sshd", f"hostname {q(host.hostname)}",
-        f"{q(python)} -I -S {q(apps.__file__)} boot /etc/pindah-lab/services.json >/var/log/lab-boot.log 2>&1"
-        " || true",
+        *([f"{q(python)} -I -S {q(apps.__file__)} boot /etc/pindah-lab/services.json >/var/log/lab-boot.log"
+           " 2>&1 || true"] if host.services else []),
         f"exec {SSHD} -D -E /var/log/sshd.log",
     ]) + "\n"
 

@@ -70,6 +70,7 @@ class LabHost(_Model):
     # "name version arch" per package in the host's own dpkg database; None: no package database in the
     # lab (RPM-family and SUSE hosts), so discovery must report its packages as unknown
     packages: tuple[str, ...] | None = None
+    sshd_only: bool = False  # a light host of a large lab: sshd and nothing else runs (services empty)
 
 
 class LabCloud(_Model):
@@ -99,11 +100,13 @@ class LabManifest(_Model):
     seed: int
     host_count: int
     subnet: str
-    bridge: str
+    bridge: str                # the first bridge (gateway address)
     hosts: tuple[LabHost, ...]
     cloud: LabCloud | None
     paths: LabPaths
     pids: dict[str, int]
+    bridges: tuple[str, ...] = ()  # every bridge, the first included (more than one above 1023 ports)
+    services_on: int | None = None  # only the first N hosts run services; None: all do
 
     def host(self, name: str) -> LabHost:
         for host in self.hosts:

@@ -192,8 +192,36 @@ def _finish(d: _Draft, address: str, rng: random.Random) -> LabHost:
     return host.model_copy(update={"packages": packages.installed(host)})
 
 
-def build_topology(seed: int, count: int, subnet: str) -> tuple[LabHost, ...]:
-    """The estate for ``seed``: ``count`` hosts with addresses in the lower half of ``subnet``."""
+def lighten(hosts: tuple[LabHost, ...], services_on: int) -> tuple[LabHost, ...]:
+    """The estate with only the first ``services_on`` hosts running services; the rest run sshd only.
+
+    Light hosts keep their identity (OS, CPUs, memory, disks, application, tier) but have no services and
+    no connections, and no remaining service connects to them (nothing would listen), so the ground truth
+    says exactly what runs where.
+    """
+    if services_on < 0:
+        raise LabError(f"--services-on must be 0 or more, got {services_on}", hint="e.g. --services-on 200")
+    light = {h.name for h in hosts[services_on:]}
+    if not light:
+        return hosts
+    out = []
+    for i, host in enumerate(hosts):
+        if i >= services_on:
+            bare = host.model_copy(update={"services": (), "connections": (), "sshd_only": True})
+            out.append(bare.model_copy(update={"packages": packages.installed(bare)}))  # no service packages
+            continue
+        services = tuple(s.model_copy(update={"connects": tuple(c for c in s.connects if c[0] not in light)})
+                         for s in host.services)
+        connections = tuple(c for c in host.connections if c.target not in light)
+        out.append(host.model_copy(update={"services": services, "connections": connections}))
+    return tuple(out)
+
+
+def build_topology(seed: int, count: int, subnet: str, services_on: int | None = None) -> tuple[LabHost, ...]:
+    """The estate for ``seed``: ``count`` hosts with addresses in the lower half of ``subnet``.
+
+    ``services_on``: only that many hosts (the first ones) run their services, see ``lighten``.
+    """
     if count < 1:
         raise LabError("a lab needs at least one host", hint="pass --hosts N with N >= 1")
     addresses = host_addresses(subnet, count)
@@ -204,4 +232,5 @@ def build_topology(seed: int, count: int, subnet: str) -> tuple[LabHost, ...]:
         drafts += [_Draft(f"misc-web{i + 1:02d}", "web", "misc", "kominfo", SHARED_SITE, "nonprod", "low")
                    for i in range(count - len(drafts))]
     _wire(drafts, rng)
-    return tuple(_finish(d, a, rng) for d, a in zip(drafts, addresses, strict=True))
+    hosts = tuple(_finish(d, a, rng) for d, a in zip(drafts, addresses, strict=True))
+    return hosts if services_on is None else lighten(hosts, services_on)
