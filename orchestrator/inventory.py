@@ -7,9 +7,10 @@ Secret values (passwords, vault data) are never kept.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 import shlex
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,17 +108,18 @@ def range_size(pattern: str) -> int:
     return size
 
 
-def _host_names(pattern: str, tree: _Tree, line: int | None) -> list[tuple[str, dict[str, Any]]]:
+def _host_names(pattern: str, tree: _Tree, line: Callable[[], int | None]) -> list[tuple[str, dict[str, Any]]]:
     """Expanded host names; Ansible's ``name:port`` form sets ansible_port (IPv6 needs brackets).
 
     A name with control characters, or ranges naming more than MAX_RANGE hosts, is an InputError.
+    ``line`` finds the pattern's line, only for an error (a search per host would be quadratic).
     """
     if _CONTROL.search(pattern):
-        raise InputError(f"host name {pattern!r} holds control characters", source=tree.source, line=line,
+        raise InputError(f"host name {pattern!r} holds control characters", source=tree.source, line=line(),
                          hint=HINT)
     if range_size(pattern) > MAX_RANGE:
         raise InputError(f"host pattern {pattern!r} names {range_size(pattern)} hosts, more than {MAX_RANGE}",
-                         source=tree.source, line=line, hint="split the estate into smaller ranges")
+                         source=tree.source, line=line(), hint="split the estate into smaller ranges")
     found = re.fullmatch(r"(\[[^\]]+\]|[^:\[\]]+(?:\[[^\]]+\][^:]*)?):(\d+)", pattern)
     if found and not found.group(1).startswith("["):
         return [(name, {"ansible_port": int(found.group(2))}) for name in expand_range(found.group(1))]
@@ -223,7 +225,7 @@ def _yaml_group(name: str, body: Any, tree: _Tree) -> None:
     group = tree.group(name)
     group.vars.update(_mapping(body.get("vars"), f"vars of group {name!r}", tree, "vars"))
     for host, host_vars in _mapping(body.get("hosts"), f"hosts of group {name!r}", tree, "hosts").items():
-        for expanded, implied in _host_names(host, tree, tree.line_of(host)):
+        for expanded, implied in _host_names(host, tree, functools.partial(tree.line_of, host)):
             entry = group.hosts.setdefault(expanded, {})
             entry.update(implied)
             entry.update(_mapping(host_vars, f"host {host!r}", tree, host))
@@ -276,7 +278,7 @@ def _ini_line(line: str, section: str, kind: str, tree: _Tree, number: int) -> N
             raise InputError(f"expected key=value after host {words[0]!r}, got {word!r}",
                              source=tree.source, line=number, hint=HINT)
         host_vars[key] = _ini_value(value)
-    for host, implied in _host_names(words[0], tree, number):
+    for host, implied in _host_names(words[0], tree, lambda: number):
         entry = group.hosts.setdefault(host, {})
         entry.update(implied)
         entry.update(host_vars)
