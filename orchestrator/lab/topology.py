@@ -210,7 +210,9 @@ def lighten(hosts: tuple[LabHost, ...], services_on: int) -> tuple[LabHost, ...]
             bare = host.model_copy(update={"services": (), "connections": (), "sshd_only": True})
             out.append(bare.model_copy(update={"packages": packages.installed(bare)}))  # no service packages
             continue
-        services = tuple(s.model_copy(update={"connects": tuple(c for c in s.connects if c[0] not in light)})
+        services = tuple(s.model_copy(update={"connects": tuple(c for c in s.connects if c[0] not in light),
+                                              "udp_connects": tuple(c for c in s.udp_connects
+                                                                    if c[0] not in light)})
                          for s in host.services)
         connections = tuple(c for c in host.connections if c.target not in light)
         out.append(host.model_copy(update={"services": services, "connections": connections}))

@@ -52,12 +52,13 @@ def test_light_hosts_keep_identity_and_run_nothing():
     gone = {h.name for h in light[20:]}
     for host in light[:20]:
         assert not {c.target for c in host.connections} & gone
-        assert not {t for s in host.services for t, _ in s.connects} & gone
+        assert not {t for s in host.services for t, _ in (*s.connects, *s.udp_connects)} & gone
     # what is left between full hosts is exactly what the full estate had between them
     kept = {h.name for h in light[:20]}
     for a, b in zip(full[:20], light[:20], strict=True):
         assert {c for c in a.connections if c.target in kept} == set(b.connections)
     assert any(b.connections for b in light[:20])
+    assert all(h.packages is None or len(h.packages) <= len(f.packages or ()) for h, f in zip(light, full, strict=True))
 
 
 def test_lighten_all_or_nothing():
