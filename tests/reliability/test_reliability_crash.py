@@ -44,7 +44,7 @@ class Estate:
                                 stderr=subprocess.DEVNULL)
 
     def discover_args(self) -> list[str]:
-        return ["discover", "-i", str(self.inventory), "--known-hosts", str(self.known_hosts), "--timeout", "5",
+        return ["discover", "-i", str(self.inventory), "--known-hosts", str(self.known_hosts), "--timeout", "15",
                 "--forks", "4"]
 
 
@@ -114,15 +114,26 @@ def _check_after_kill(ws: Workspace, before: dict[str, object], plans_before: di
         assert plan.servers
 
 
-def _kill_at(proc: subprocess.Popen[bytes], delay: float) -> bool:
-    """SIGKILL ``proc`` after ``delay`` seconds; False when it had already finished."""
-    try:
-        proc.wait(timeout=delay)
+class KillClock:
+    """Seeded kill moments between 0.05 s and 1.1x the command's usual duration. The usual duration is
+    measured once, and lowered whenever a trial ends before its kill: a timing taken while the machine was
+    busy would otherwise leave most later trials ending before their kill on a quieter machine."""
+
+    def __init__(self, seed: int, usual: float) -> None:
+        self.rng = random.Random(seed)
+        self.usual = usual
+
+    def kill(self, proc: subprocess.Popen[bytes]) -> bool:
+        """SIGKILL ``proc`` at the next moment; False when it had already finished."""
+        started = time.monotonic()
+        try:
+            proc.wait(timeout=self.rng.uniform(0.05, self.usual * 1.1))
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=10)
+            return True
+        self.usual = max(0.1, min(self.usual, time.monotonic() - started))
         return False
-    except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
-        return True
 
 
 def _typical_seconds(estate: Estate, args: list[str]) -> float:
@@ -137,13 +148,12 @@ def _typical_seconds(estate: Estate, args: list[str]) -> float:
                    "store opens; every snapshot committed before is unchanged; a new snapshot is whole or "
                    "absent; imports and plan files untouched", trials=DISCOVER_TRIALS)
 def test_kill_discover_at_random_points(estate: Estate) -> None:
-    rng = random.Random(7001)
-    usual = _typical_seconds(estate, estate.discover_args())
+    clock = KillClock(7001, _typical_seconds(estate, estate.discover_args()))
     killed = 0
     for _ in range(DISCOVER_TRIALS):
         before = _committed(estate.ws)
         plans_before = {p.name: p.read_bytes() for p in estate.ws.plans_dir.iterdir() if p.is_file()}
-        killed += _kill_at(estate.run(*estate.discover_args()), rng.uniform(0.05, usual * 1.1))
+        killed += clock.kill(estate.run(*estate.discover_args()))
         _check_after_kill(estate.ws, before, plans_before)
     assert killed >= DISCOVER_TRIALS // 2, f"only {killed} of {DISCOVER_TRIALS} runs were killed before they ended"
     assert _typical_seconds(estate, estate.discover_args()) > 0  # the workspace still discovers
@@ -155,14 +165,13 @@ def test_kill_discover_at_random_points(estate: Estate) -> None:
                    "absent or complete (loads) with its Markdown; the id is reusable after an interrupted "
                    "create", trials=PLAN_TRIALS)
 def test_kill_plan_create_at_random_points(estate: Estate) -> None:
-    rng = random.Random(7002)
-    usual = _typical_seconds(estate, ["plan", "create", "--id", "timing"])
+    clock = KillClock(7002, _typical_seconds(estate, ["plan", "create", "--id", "timing"]))
     killed = 0
     for trial in range(PLAN_TRIALS):
         before = _committed(estate.ws)
         plans_before = {p.name: p.read_bytes() for p in estate.ws.plans_dir.iterdir() if p.is_file()}
         plan_id = f"trial-{trial:02d}"
-        killed += _kill_at(estate.run("plan", "create", "--id", plan_id), rng.uniform(0.05, usual * 1.1))
+        killed += clock.kill(estate.run("plan", "create", "--id", plan_id))
         _check_after_kill(estate.ws, before, plans_before)
         if not (estate.ws.plans_dir / f"{plan_id}.yaml").exists():  # interrupted: the same id works now
             again = subprocess.run([PINDAH, "--workspace", str(estate.ws.root), "plan", "create", "--id", plan_id],
