@@ -111,6 +111,9 @@ MIGRATIONS: tuple[str, ...] = (
 
 SCHEMA_VERSION = len(MIGRATIONS)
 SQLITE_MAGIC = b"SQLite format 3\x00"
+SQLITE_IOERR, SQLITE_CANTOPEN = 10, 14  # primary result codes: the operating system refused a read or open
+IO_HINT = ("the file itself was not changed: check free disk space, its permissions, and that nothing else "
+           "(a mount, a cleanup job) removed files beside it in .pindah/, then retry")
 DAMAGED_HINT = ("the file is damaged and was left as it is; restore .pindah/state.db from a backup "
                 "(or move it aside and run 'pindah init' to start an empty store)")
 
@@ -228,7 +231,10 @@ class Store:
                 conn.close()
                 raise
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"workspace store {path} cannot be read: {exc}", hint=DAMAGED_HINT) from exc
+            name = getattr(exc, "sqlite_errorname", None)  # e.g. SQLITE_IOERR_SHMMAP: says which I/O failed
+            io = (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in (SQLITE_IOERR, SQLITE_CANTOPEN)
+            raise StoreError(f"workspace store {path} cannot be read: {exc}{f' ({name})' if name else ''}",
+                             hint=IO_HINT if io else DAMAGED_HINT) from exc
         return store
 
     def close(self) -> None:

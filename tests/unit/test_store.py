@@ -48,6 +48,17 @@ def test_garbage_file_is_reported(tmp_path: Path) -> None:
         Store.open(path)
 
 
+def test_a_store_that_cannot_be_opened_is_not_called_damaged(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    Store.open(path, create=True).close()
+    (tmp_path / "s.db-wal").mkdir()  # the operating system refuses to open the write-ahead log
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match=r"SQLITE_CANTOPEN") as caught:
+        Store.open(path)
+    assert "was not changed" in caught.value.hint and "damaged" not in caught.value.hint
+    assert path.read_bytes() == before
+
+
 def test_snapshots_keep_history_and_latest_facts_prefer_reachable(tmp_path: Path) -> None:
     with Store.open(tmp_path / "s.db", create=True) as store:
         first = store.save_snapshot([_facts("a", memory=1024), _facts("b")], source="inv.yml")
