@@ -35,7 +35,8 @@ class Connector(Protocol):
     def __call__(self, target: SshTarget, options: SshOptions, known: KnownHostsFile) -> Transport: ...
 
 
-TRANSIENT = frozenset({FailureCategory.REFUSED, FailureCategory.TIMEOUT, FailureCategory.PROTOCOL})
+TRANSIENT = frozenset({FailureCategory.REFUSED, FailureCategory.UNREACHABLE, FailureCategory.TIMEOUT,
+                       FailureCategory.PROTOCOL})
 
 
 def connect_with_retry(connector: Connector, target: SshTarget, options: SshOptions,

@@ -10,6 +10,7 @@ class FailureCategory(StrEnum):
 
     DNS = "dns"
     REFUSED = "refused"
+    UNREACHABLE = "unreachable"  # no route to the address (no ARP answer, ICMP host/net unreachable)
     TIMEOUT = "timeout"
     AUTH = "auth"
     HOST_KEY_UNKNOWN = "host_key_unknown"
@@ -23,6 +24,8 @@ class FailureCategory(StrEnum):
 HINTS: dict[FailureCategory, str] = {
     FailureCategory.DNS: "check the host name or set ansible_host to an address",
     FailureCategory.REFUSED: "is sshd running and is ansible_port right? check firewalls",
+    FailureCategory.UNREACHABLE: "no route to the address: host down or off this network (no ARP answer, "
+                                 "ICMP unreachable); check ansible_host and the routes to it",
     FailureCategory.TIMEOUT: "host down, filtered, or sshd overloaded; raise the timeout or lower --forks",
     FailureCategory.AUTH: "check ansible_user and ansible_ssh_private_key_file",
     FailureCategory.HOST_KEY_UNKNOWN: "add the host key to known_hosts, or re-run with --accept-new-host-keys",
@@ -52,6 +55,10 @@ class DnsFailure(DiscoveryError):
 
 class ConnectRefused(DiscoveryError):
     category = FailureCategory.REFUSED
+
+
+class ConnectUnreachable(DiscoveryError):
+    category = FailureCategory.UNREACHABLE
 
 
 class ConnectTimeout(DiscoveryError):

@@ -12,6 +12,7 @@ and a failure names the hop. The watchdog and :meth:`ParamikoTransport.close` cl
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import threading
@@ -29,6 +30,7 @@ from discovery.errors import (
     CommandFailed,
     ConnectRefused,
     ConnectTimeout,
+    ConnectUnreachable,
     DiscoveryError,
     DnsFailure,
     HostKeyMismatch,
@@ -211,6 +213,9 @@ class _Policy(paramiko.MissingHostKeyPolicy):
         client.get_host_keys().add(hostname, key.get_name(), key)
 
 
+NO_ROUTE = frozenset({errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN})
+
+
 def _open_socket(target: SshTarget | Jump, timeout: float) -> socket.socket:
     try:
         infos = socket.getaddrinfo(target.address, target.port, type=socket.SOCK_STREAM)
@@ -230,6 +235,9 @@ def _open_socket(target: SshTarget | Jump, timeout: float) -> socket.socket:
                              host=_name(target)) from exc
     except OSError as exc:
         sock.close()
+        if exc.errno in NO_ROUTE:
+            raise ConnectUnreachable(f"no route to {target.address}:{target.port}: {exc.strerror}",
+                                     host=_name(target)) from exc
         raise ConnectRefused(f"cannot reach {target.address}:{target.port}: {exc.strerror}",
                              host=_name(target)) from exc
     return sock

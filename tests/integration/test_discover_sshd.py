@@ -1,6 +1,6 @@
 """Transport and discovery against a real throwaway sshd on 127.0.0.1 (needs root and OpenSSH).
 
-Covers every failure category: refused, timeout (a listener that never sends a banner), auth,
+Covers every failure category: refused, unreachable (no route), timeout (a listener that never sends a banner), auth,
 host_key_unknown (and --accept-new-host-keys), host_key_mismatch; and the CLI's exit codes.
 """
 
@@ -14,6 +14,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,23 @@ def test_refused(sshd: Daemon) -> None:
     assert not facts.reachable
     assert facts.errors[0].category == "refused"
     assert facts.errors[0].hint
+
+
+def test_no_route_is_unreachable_not_refused(sshd: Daemon) -> None:
+    """An address the kernel has no route to (as when nothing answers ARP) fails fast as ``unreachable``."""
+    address = "192.0.2.77"  # TEST-NET-1: never routed
+    subprocess.run(["ip", "route", "add", "unreachable", f"{address}/32"], check=True)
+    try:
+        started = time.monotonic()
+        target = replace(sshd.target(), address=address)
+        facts = probe_host(target, replace(_options(), retries=1, backoff=0.05), KnownHostsFile(sshd.known_hosts))
+        elapsed = time.monotonic() - started
+    finally:
+        subprocess.run(["ip", "route", "del", "unreachable", f"{address}/32"], check=False)
+    assert not facts.reachable
+    assert facts.errors[0].category == "unreachable", facts.errors[0]
+    assert "no route to 192.0.2.77:" in facts.errors[0].message and "ansible_host" in facts.errors[0].hint
+    assert elapsed < 5.0  # no timeout waited for: the kernel answers at once
 
 
 def test_silent_listener_times_out_within_deadline(sshd: Daemon) -> None:
