@@ -2,7 +2,10 @@
 
 The neighbour (ARP/NDP) tables are shared by all network namespaces: the root namespace holds an entry
 per lab host and every host one for the gateway and its peers, so past ~500 hosts the default
-``gc_thresh3`` of 1024 gives "neighbour table overflow" and lost packets. ``pid_max`` (32768 on small
+``gc_thresh3`` of 1024 gives "neighbour table overflow" and lost packets. A broadcast (an ARP request
+for a host) is copied to every port of every bridge at once, each copy queued on one CPU's input
+backlog: past ``netdev_max_backlog`` (1000) copies the rest are dropped, so with over a thousand hosts
+hundreds of them never answer ARP ("no route to host"). ``pid_max`` (32768 on small
 machines) bounds the lab's processes plus discovery's SSH sessions. Only values below what the lab
 needs are raised; each raise is recorded in the state dir, and 'lab down' restores the old value unless
 something else has changed the setting since.
@@ -24,6 +27,7 @@ def needed(hosts: int) -> dict[str, int]:
     for family in ("ipv4", "ipv6"):
         out[f"net/{family}/neigh/default/gc_thresh2"] = 3 * hosts + 1024
         out[f"net/{family}/neigh/default/gc_thresh3"] = 4 * hosts + 2048
+    out["net/core/netdev_max_backlog"] = 2 * hosts + 1000
     out["kernel/pid_max"] = 32768 + 16 * hosts
     return out
 
