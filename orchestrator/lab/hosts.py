@@ -77,7 +77,12 @@ def boot_script(hdir: Path, host: LabHost, python: str, subnet: str) -> str:
         f"mount -t overlay lab-root -o lowerdir=/root,upperdir={h}/root-upper,workdir={h}/root-work /root",
     ]
     return "\n".join([
-        "set -e", f"ip -batch - <<'EOF'\n{netns.inside_config(host.address, subnet)}EOF", *mounts,
+        "set -e", f"ip -batch - <<'EOF'\n{netns.inside_config(host.address, subnet)}EOF",
+        # this mount namespace is a copy of the controller's, with one netns mount per lab host: dropped
+        # here, or every host would keep a copy of every other's (memory grows with the square of the hosts)
+        "umount -l /run/netns 2>/dev/null || true",
+        "umount -l /sys && mount -t sysfs lab-sys /sys",  # /sys/class/net shows this namespace's links
+        *mounts,
         "mkdir -p /run/sshd", f"hostname {q(host.hostname)}",
         *([f"{q(python)} -I -S {q(apps.__file__)} boot /etc/pindah-lab/services.json >/var/log/lab-boot.log"
            " 2>&1 || true"] if host.services else []),
@@ -96,7 +101,7 @@ def start_host(hdir: Path, ns: str, host: LabHost, python: str, subnet: str) -> 
     ready.unlink(missing_ok=True)
     with (hdir / "boot.log").open("ab") as log:
         proc = subprocess.Popen(
-            ["ip", "netns", "exec", ns, "unshare", "--mount", "--uts", "--pid", "--fork", "--mount-proc",
+            ["nsenter", f"--net=/run/netns/{ns}", "unshare", "--mount", "--uts", "--pid", "--fork", "--mount-proc",
              "--propagation", "private", "sh", str(hdir / "boot.sh")],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 20.0

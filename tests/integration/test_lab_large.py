@@ -74,6 +74,14 @@ def test_lab_over_several_bridges_with_light_hosts(tmp_path, lab_capable):
         for host, (name, procs) in seen.items():
             assert name == host.hostname
             assert procs == {"sshd"} | {s.process for s in host.services}, host.name
+
+        # a host keeps no copy of the other hosts' namespace mounts (their number would grow with the
+        # square of the hosts), and its /sys shows its own network links only
+        first = manifest.hosts[-1]
+        mountinfo = Path(f"/proc/{manifest.pids['sshd:' + first.name]}/mountinfo").read_text()
+        assert "/run/netns/" not in mountinfo and " /run/netns " not in mountinfo
+        rc, out = session(manifest, first.address, "ls /sys/class/net")
+        assert rc == 0 and sorted(out.split()) == ["eth0", "lo"], out
     finally:
         lab_down(state)
     assert not state.exists()
