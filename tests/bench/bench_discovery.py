@@ -1,8 +1,9 @@
 """Benchmark: pindah discovery against `ansible all -m setup` and a bare-paramiko floor, on one lab.
 
 Builds a lab of N hosts (no cloud), then runs, each in its own child process so that CPU time and peak
-RSS are that phase's alone: (1) the floor: paramiko connect + auth + one command per host, (2) pindah
-discovery of every host, (3) `ansible all -m setup`, all at the same concurrency. Prints figures and
+RSS are that phase's alone: (1) the floor: paramiko connect + auth + `true` per host, (1b) the same with
+pindah's probe script as the one command (read, not parsed), (2) pindah discovery of every host,
+(3) `ansible all -m setup`, all at the same concurrency. Prints figures and
 ratios, and discovery's memory per host: (peak RSS - RSS of the same imports probing nothing) / hosts,
 projected to 2,700 hosts (target: under 1 GB); asserts nothing about time. Usage (as root):
     python tests/bench/bench_discovery.py [--hosts 200] [--forks 50] [--subnet 10.217.0.0/16] [--skip-ansible]
@@ -54,9 +55,17 @@ def _child(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, f
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, text
 
 
-def floor_phase(inventory: str, forks: int) -> None:
-    """Child: connect + auth + `true` on every host, like pindah would (host keys checked)."""
+def floor_phase(inventory: str, forks: int, script: bool = False) -> None:
+    """Child: connect + auth + one command on every host, like pindah would (host keys checked).
+
+    The command is `true`, or with ``script`` pindah's own probe script, read to its end and not parsed:
+    the same remote work as discovery, so the ratio to it is pindah's own cost (the lab's hosts run their
+    probes on the same CPUs as the client, which `true` leaves out).
+    """
+    from discovery.probes.script import build_script, new_nonce, wrap_for_shell
     from orchestrator.inventory import load_inventory
+
+    command = wrap_for_shell(build_script(new_nonce())) if script else "true"
 
     hosts = load_inventory(Path(inventory))
     known = paramiko.HostKeys()
@@ -81,7 +90,9 @@ def floor_phase(inventory: str, forks: int) -> None:
             client.connect(host.address, port=host.port, username=host.user,  # type: ignore[attr-defined]
                            key_filename=str(host.key_file), look_for_keys=False,  # type: ignore[attr-defined]
                            allow_agent=False, timeout=20, banner_timeout=20, auth_timeout=20)
-            _, out, _ = client.exec_command("true", timeout=20)
+            _, out, err = client.exec_command(command, timeout=20)
+            out.read()
+            err.read()
             return out.channel.recv_exit_status() == 0, False
         except (paramiko.AuthenticationException, paramiko.BadHostKeyException):
             return False, False
@@ -227,6 +238,9 @@ def report(hosts: int, forks: int, figures: list[Figures]) -> None:
         print(f"ansible / pindah wall time: {by['ansible -m setup'].seconds / pindah.seconds:.1f}x (target >= 5x)")
     if pindah and "floor" in by:
         print(f"pindah / floor wall time:   {pindah.seconds / by['floor'].seconds:.1f}x (target <= 2x)")
+    if pindah and "floor + probes" in by:
+        print(f"pindah / floor running the probe script: {pindah.seconds / by['floor + probes'].seconds:.1f}x "
+              "(pindah's own cost: same remote work, which the lab's hosts do on the client's CPUs)")
 
 
 def main() -> None:
@@ -239,12 +253,12 @@ def main() -> None:
     parser.add_argument("--skip-floor", action="store_true")
     parser.add_argument("--services-on", type=int, default=None,
                         help="hosts that run their services (default: the lab's own default)")
-    parser.add_argument("--phase", choices=("floor", "pindah", "imports"), help=argparse.SUPPRESS)
+    parser.add_argument("--phase", choices=("floor", "floor-script", "pindah", "imports"), help=argparse.SUPPRESS)
     parser.add_argument("--workspace", help=argparse.SUPPRESS)
     parser.add_argument("--inventory", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.phase == "floor":
-        floor_phase(args.inventory, args.forks)
+    if args.phase in ("floor", "floor-script"):
+        floor_phase(args.inventory, args.forks, script=args.phase == "floor-script")
         return
     if args.phase == "pindah":
         pindah_phase(args.workspace, args.inventory, args.forks)
@@ -274,7 +288,8 @@ def bench(args: argparse.Namespace) -> None:
         print(f"warm-up: every sshd port touched in {seconds:.1f}s ({silent} still silent)")
         me = [sys.executable, __file__, "--forks", str(args.forks), "--inventory", inventory]
         try:
-            figures = [] if args.skip_floor else [run_phase("floor", [*me, "--phase", "floor"])]
+            figures = [] if args.skip_floor else [run_phase("floor", [*me, "--phase", "floor"]),
+                                                  run_phase("floor + probes", [*me, "--phase", "floor-script"])]
             figures += [run_phase("imports", [*me, "--phase", "imports"]),
                         run_phase("pindah discover", [*me, "--phase", "pindah", "--workspace", str(ws.root)])]
             if args.hosts > ANSIBLE_MAX_HOSTS and not args.skip_ansible:
