@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -153,6 +154,13 @@ def _check_pages(conn: sqlite3.Connection, path: Path) -> None:
                          hint=DAMAGED_HINT)
 
 
+def _open_error(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
+    name = getattr(exc, "sqlite_errorname", None)  # e.g. SQLITE_IOERR_SHMMAP: says which I/O failed
+    io = (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in (SQLITE_IOERR, SQLITE_CANTOPEN)
+    return StoreError(f"workspace store {path} cannot be read: {exc}{f' ({name})' if name else ''}",
+                      hint=IO_HINT if io else DAMAGED_HINT)
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -203,12 +211,31 @@ class RunServer:
     updated_at: str
 
 
+# Open connections per database file (device, inode) in this process. Closing any file descriptor of a
+# file drops every POSIX lock the process holds on it, SQLite's included: a header check with a plain
+# open()/close() while this process has the store open would let another process (a 'pindah status'
+# during a run) take the store for unused, checkpoint and delete the WAL under the open connection, which
+# then fails with "disk I/O error" and loses what it writes. The header was checked when the first
+# connection opened; later ones skip it while one is open.
+_OPEN: dict[tuple[int, int], int] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 class Store:
     """A connection to the workspace database. Use :meth:`open`; close when done."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self._conn = conn
         self.path = path
+        self._file: tuple[int, int] | None = None
 
     @classmethod
     def open(cls, path: Path, *, create: bool = False) -> Store:
@@ -216,29 +243,46 @@ class Store:
         if not path.exists() and not create:
             raise StoreError(f"workspace store {path} is missing",
                              hint="run 'pindah init' in the workspace to create it")
-        if path.exists():
-            check_file(path)
-        try:
-            conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+        with _OPEN_LOCK:
+            held = _OPEN.get(_file_id(path) or (-1, -1), 0) > 0
+            if path.exists() and not held:
+                check_file(path)
             try:
-                _check_pages(conn, path)
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
-                conn.execute("PRAGMA foreign_keys=ON")
-                store = cls(conn, path)
-                store._migrate()
-            except BaseException:
-                conn.close()
-                raise
+                conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+            except sqlite3.DatabaseError as exc:
+                raise _open_error(path, exc) from exc
+            store = cls(conn, path)
+            store._register()
+        try:
+            _check_pages(conn, path)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            store._migrate()
+            if store._file is None:  # a new store's file exists once the schema is written
+                with _OPEN_LOCK:
+                    store._register()
         except sqlite3.DatabaseError as exc:
-            name = getattr(exc, "sqlite_errorname", None)  # e.g. SQLITE_IOERR_SHMMAP: says which I/O failed
-            io = (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in (SQLITE_IOERR, SQLITE_CANTOPEN)
-            raise StoreError(f"workspace store {path} cannot be read: {exc}{f' ({name})' if name else ''}",
-                             hint=IO_HINT if io else DAMAGED_HINT) from exc
+            store.close()
+            raise _open_error(path, exc) from exc
+        except BaseException:
+            store.close()
+            raise
         return store
+
+    def _register(self) -> None:  # with _OPEN_LOCK held
+        self._file = _file_id(self.path)
+        if self._file is not None:
+            _OPEN[self._file] = _OPEN.get(self._file, 0) + 1
 
     def close(self) -> None:
         self._conn.close()
+        with _OPEN_LOCK:
+            if self._file is not None and self._file in _OPEN:
+                _OPEN[self._file] -= 1
+                if not _OPEN[self._file]:
+                    del _OPEN[self._file]
+            self._file = None
 
     def __enter__(self) -> Store:
         return self

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -57,6 +59,30 @@ def test_a_store_that_cannot_be_opened_is_not_called_damaged(tmp_path: Path) -> 
         Store.open(path)
     assert "was not changed" in caught.value.hint and "damaged" not in caught.value.hint
     assert path.read_bytes() == before
+
+
+def test_a_second_open_keeps_the_first_connections_locks(tmp_path: Path) -> None:
+    """A run holds the store open and records its start through a second open; a 'pindah status' in another
+    process then opens and closes the store. The run's connection must keep its WAL: with the header check
+    reading the file through its own descriptor, that close dropped the run's locks, the other process
+    deleted the WAL, and the run's next open failed with "disk I/O error" having lost its writes."""
+    path = tmp_path / "s.db"
+    Store.open(path, create=True).close()
+    run = Store.open(path)
+    try:
+        Store.open(path).close()
+        other = ("import sys; from pathlib import Path; from orchestrator.store import Store; "
+                 "Store.open(Path(sys.argv[1])).close()")
+        subprocess.run([sys.executable, "-c", other, str(path)], check=True,
+                       cwd=Path(__file__).resolve().parents[2])
+        assert (tmp_path / "s.db-wal").exists()
+        snapshot = run.begin_snapshot("after the other process", 1)
+        with Store.open(path) as again:
+            assert [s.id for s in again.snapshots(incomplete=True)] == [snapshot]
+    finally:
+        run.close()
+    with Store.open(path) as last:  # every connection closed: the header is checked again
+        assert [s.id for s in last.snapshots(incomplete=True)] == [snapshot]
 
 
 def test_snapshots_keep_history_and_latest_facts_prefer_reachable(tmp_path: Path) -> None:
