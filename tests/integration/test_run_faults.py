@@ -104,8 +104,19 @@ def _run_until_done(rng: random.Random, ws_root: Path, env: dict[str, str], budg
             continue
         proc.kill()  # SIGKILL of pindah itself
         proc.wait(timeout=30)
+        if _run_finished(ws_root):  # the kill landed after the run had ended: there is nothing to resume,
+            return kills, -9        # and the same command would start a new run (not counted as a trial)
         kills += 1
         proc = subprocess.Popen(_command(ws_root), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _run_finished(ws_root: Path) -> bool:
+    db = ws_root / ".pindah" / "state.db"
+    if not db.exists():
+        return False
+    with Store.open(db) as store:
+        runs = store.runs()
+    return bool(runs) and runs[-1].finished_at is not None
 
 
 def _check_invariants(ws_root: Path, ledger_dir: Path) -> None:
