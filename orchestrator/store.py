@@ -252,16 +252,13 @@ class Store:
             except sqlite3.DatabaseError as exc:
                 raise _open_error(path, exc) from exc
             store = cls(conn, path)
-            store._register()
+            store._register()  # connect() has created a new store's (empty) file
         try:
             _check_pages(conn, path)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             store._migrate()
-            if store._file is None:  # a new store's file exists once the schema is written
-                with _OPEN_LOCK:
-                    store._register()
         except sqlite3.DatabaseError as exc:
             store.close()
             raise _open_error(path, exc) from exc
